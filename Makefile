@@ -1,0 +1,53 @@
+# Two commands after cloning:
+#   make book   build the website into _build/html (creates .venv and fetches data on first run)
+#   make test   run the whole test suite at the smoke budget
+#
+# TORCH: what pip installs for PyTorch first; override it for another build, e.g.
+#   make book TORCH="torch torchvision"
+
+PYTHON ?= python3
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test data lint bench clean-book clean help
+
+help:
+	@echo "make book   build the website into _build/html"
+	@echo "make test   run the test suite (smoke budget)"
+	@echo "make bench  run the benchmarks"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e ".[book,dev]"
+	@touch $@
+
+# Fashion-MNIST: already there, or Debian's package (as root, offline machines), or torchvision's download.
+data: $(STAMP)
+	@$(PY) -m gancourse data >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; }; \
+	  fi; \
+	  $(PY) -m gancourse data || $(PY) -m gancourse data --download; }
+
+book: $(STAMP) data
+	GANCOURSE_BUDGET=$${GANCOURSE_BUDGET:-book} $(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+
+test: $(STAMP) data
+	GANCOURSE_BUDGET=smoke $(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+bench: $(STAMP) data
+	$(PY) benchmarks/bench_train.py
+
+clean-book:
+	rm -rf _build
+
+clean: clean-book
+	rm -rf $(VENV) .jupyter_cache .pytest_cache

@@ -1,0 +1,19 @@
+"""gancourse: the helper package of an open course on Generative Adversarial Networks.
+
+Modules, one concept each:
+
+- :mod:`gancourse.theory`     densities, BCE, the optimal discriminator, KL and JS divergences
+- :mod:`gancourse.losses`     the GAN, non-saturating, WGAN, gradient-penalty and R1 losses
+- :mod:`gancourse.data`       toy 2-D mixtures, 1-D Gaussians, Fashion-MNIST / MNIST
+- :mod:`gancourse.models`     MLP and DCGAN generators, discriminators and critics
+- :mod:`gancourse.train`      one training loop for every loss in the course
+- :mod:`gancourse.metrics`    mode coverage and a Fréchet classifier distance
+- :mod:`gancourse.transposed` transposed convolution by hand
+- :mod:`gancourse.viz`        sample grids, density plots, training curves, animations
+- :mod:`gancourse.budget`     the ``GANCOURSE_BUDGET`` knob (smoke / book / full)
+- :mod:`gancourse.device`     CPU / CUDA / MPS / ``torch.accelerator`` selection
+
+Nothing runs at import time; import the module you need.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,91 @@
+"""Command line: ``python -m gancourse train ...``, ``presets``, ``data``.
+
+Examples::
+
+    python -m gancourse presets
+    python -m gancourse train --preset ring --out runs/ring
+    python -m gancourse train --preset dcgan --out runs/dcgan --budget full --device cuda
+    python -m gancourse train --config my_run.toml --out runs/mine --resume
+    python -m gancourse data            # is Fashion-MNIST available here?
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import budget
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gancourse", description="The GAN course's command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("train", help="train a course model and write samples, history and checkpoints")
+    run.add_argument("--preset", help="a named course experiment (see `presets`)")
+    run.add_argument("--config", help="a TOML file; may name its base with preset = '...'")
+    run.add_argument("--out", required=True, help="folder for config.json, checkpoint.pt, history.json, samples.png")
+    run.add_argument("--budget", choices=budget.BUDGETS, help=f"overrides ${budget.ENV_VAR}")
+    run.add_argument("--steps", type=int, help="generator steps (overrides the budget)")
+    run.add_argument("--loss", help="minimax | nonsaturating | wgan | wgan-gp")
+    run.add_argument("--seed", type=int, help="seed of the training loop's random numbers")
+    run.add_argument("--device", help="cpu, cuda, mps, ... (default: automatic)")
+    run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sub.add_parser("presets", help="list the course's experiments")
+
+    check = sub.add_parser("data", help="check that Fashion-MNIST can be loaded here (optionally download it)")
+    check.add_argument("--download", action="store_true", help="let torchvision download it if missing")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .checkpoint import CheckpointError
+    from .train import TrainingDiverged
+
+    try:
+        if args.command == "presets":
+            from .runs import PRESETS
+
+            for name, preset in PRESETS.items():
+                print(f"{name:16s} {json.dumps(preset)}")
+            return 0
+        if args.command == "data":
+            from .data import fashion_mnist
+
+            x = fashion_mnist(train=False, download=args.download)
+            print(f"Fashion-MNIST found: test set {tuple(x.shape)}, values in [{x.min():.0f}, {x.max():.0f}]")
+            return 0
+        return _train(args)
+    except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _train(args) -> int:
+    from .runs import load_config, run
+
+    if args.preset is None and args.config is None:
+        raise ValueError("name what to train: --preset NAME (see `python -m gancourse presets`) or --config FILE.")
+    if args.budget:
+        os.environ[budget.ENV_VAR] = args.budget
+    train_overrides = {k: v for k, v in (("loss", args.loss), ("seed", args.seed)) if v is not None}
+    if args.no_progress:
+        train_overrides["progress"] = False
+    steps = {"steps": args.steps} if args.steps is not None else {}
+    config = load_config(args.preset, args.config, train=train_overrides, **steps)
+    result = run(config, args.out, resume=args.resume, device=args.device)
+    h = result.history
+    print(
+        f"trained {result.step} steps in {result.seconds:.1f} s; last loss_D {h['loss_D'][-1]:.4f}, "
+        f"loss_G {h['loss_G'][-1]:.4f}; results in {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

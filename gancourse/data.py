@@ -1,0 +1,247 @@
+"""The course's data: toy distributions generated in code, and 28x28 image datasets.
+
+Toy data (no files): the 2-D Gaussian of the first GAN, 1-D Gaussians, and the two
+mixtures used to measure mode collapse (PacGAN / VEEGAN settings):
+
+- :func:`ring`: 8 Gaussians on the unit circle, std 0.01;
+- :func:`grid`: 25 Gaussians on {-4, -2, 0, 2, 4}^2, std 0.05.
+
+Images: :func:`fashion_mnist` and :func:`mnist` return tensors of shape (N, 1, 28, 28)
+scaled to [-1, 1] (the range of a tanh generator). Nothing is downloaded unless you ask
+(``download=True``). Sources, tried in order:
+
+1. ``root`` (or the ``GANCOURSE_DATA`` environment variable): a folder with the four
+   IDX files, gzipped or not, directly or under ``FashionMNIST/raw`` / ``MNIST/raw``;
+2. Debian's package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``);
+3. torchvision's download into ``root`` (default ``~/.cache/gancourse``), only if
+   ``download=True``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATA_ENV_VAR = "GANCOURSE_DATA"
+DEFAULT_ROOT = Path("~/.cache/gancourse").expanduser()
+
+
+# --------------------------------------------------------------------------- toy data
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """A Gaussian :math:`\\mathcal N(\\mu, \\Sigma)` in ``d`` dimensions."""
+
+    mean: torch.Tensor  # (d,)
+    cov: torch.Tensor  # (d, d)
+
+    @property
+    def dim(self) -> int:
+        return self.mean.numel()
+
+    def sample(self, n: int, seed: int | None = None, generator: torch.Generator | None = None):
+        """``n`` samples, shape (n, d): :math:`x = \\mu + Lz`, :math:`LL^\\top = \\Sigma`, :math:`z\\sim\\mathcal N(0, I)`."""
+        generator = _generator(seed, generator)
+        z = torch.randn(n, self.dim, generator=generator)
+        L = torch.linalg.cholesky(self.cov)
+        return self.mean + z @ L.T
+
+
+def gaussian_1d(mu: float = 0.0, sigma: float = 1.0) -> Gaussian:
+    """A 1-D Gaussian :math:`\\mathcal N(\\mu, \\sigma^2)`; samples have shape (n, 1)."""
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    return Gaussian(torch.tensor([float(mu)]), torch.tensor([[float(sigma) ** 2]]))
+
+
+def gaussian_2d(mean=(1.0, -1.0), cov=((1.0, 0.6), (0.6, 0.5))) -> Gaussian:
+    """The 2-D Gaussian the course's first GAN learns (correlated, off-centre by default)."""
+    mean_t = torch.as_tensor(mean, dtype=torch.float32).reshape(2)
+    cov_t = torch.as_tensor(cov, dtype=torch.float32).reshape(2, 2)
+    if not torch.allclose(cov_t, cov_t.T) or torch.linalg.eigvalsh(cov_t).min() <= 0:
+        raise ValueError("cov must be a symmetric positive-definite 2x2 matrix")
+    return Gaussian(mean_t, cov_t)
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """An equal-weight mixture of isotropic Gaussians with common std, as in PacGAN's benchmarks."""
+
+    centers: torch.Tensor  # (K, d)
+    std: float
+
+    @property
+    def n_modes(self) -> int:
+        return self.centers.shape[0]
+
+    def sample(self, n: int, seed: int | None = None, generator: torch.Generator | None = None):
+        """``n`` samples, shape (n, d): pick a centre uniformly, add :math:`\\sigma z`."""
+        generator = _generator(seed, generator)
+        k = torch.randint(self.n_modes, (n,), generator=generator)
+        noise = torch.randn(n, self.centers.shape[1], generator=generator)
+        return self.centers[k] + self.std * noise
+
+
+def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
+    """``n_modes`` Gaussians evenly spaced on a circle: centres at angles :math:`2\\pi k/K`, k = 0..K-1.
+
+    (Not ``linspace(0, 2π, K)``, which puts the first and last centre on the same point.)
+    """
+    if n_modes < 1:
+        raise ValueError(f"n_modes must be at least 1, got {n_modes}")
+    angles = 2 * math.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
+    centers = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+    return GaussianMixture(centers.float(), float(std))
+
+
+def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """``side``² Gaussians on a square grid centred on 0: {-4, -2, 0, 2, 4}² by default."""
+    if side < 1:
+        raise ValueError(f"side must be at least 1, got {side}")
+    ticks = spacing * (torch.arange(side, dtype=torch.float32) - (side - 1) / 2)
+    gx, gy = torch.meshgrid(ticks, ticks, indexing="ij")
+    return GaussianMixture(torch.stack([gx.flatten(), gy.flatten()], dim=1), float(std))
+
+
+def _generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator | None:
+    if generator is not None:
+        return generator
+    if seed is not None:
+        return torch.Generator().manual_seed(seed)
+    return None
+
+
+# --------------------------------------------------------------------------- images
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+_FILES = {
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60_000),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10_000),
+}
+
+
+def fashion_mnist(
+    train: bool = True,
+    root: str | os.PathLike | None = None,
+    download: bool = False,
+    limit: int | None = None,
+    labels: bool = False,
+):
+    """Fashion-MNIST (Xiao et al., 2017): 28x28 greyscale clothes, 10 classes.
+
+    Args:
+        train: the 60,000 training images, or the 10,000 test images.
+        root: a folder holding the IDX files; defaults to ``$GANCOURSE_DATA``.
+        download: let torchvision download the files into ``root`` if no source has them.
+        limit: keep only the first ``limit`` images.
+        labels: also return the class labels.
+
+    Returns:
+        ``x`` of shape (N, 1, 28, 28), float32 in [-1, 1]; with ``labels=True``, ``(x, y)``
+        with ``y`` int64 of shape (N,).
+    """
+    return _load_images("FashionMNIST", train, root, download, limit, labels, DEBIAN_FASHION_MNIST)
+
+
+def mnist(
+    train: bool = True,
+    root: str | os.PathLike | None = None,
+    download: bool = False,
+    limit: int | None = None,
+    labels: bool = False,
+):
+    """MNIST digits (LeCun et al., 1998), same format and sources as :func:`fashion_mnist`
+    (there is no Debian package for it: give ``root`` or ``download=True``)."""
+    return _load_images("MNIST", train, root, download, limit, labels, None)
+
+
+def to_image_range(pixels: torch.Tensor) -> torch.Tensor:
+    """Map uint8 pixels {0..255} to [-1, 1]: :math:`x = p/127.5 - 1`."""
+    return pixels.float().div(127.5).sub(1.0)
+
+
+def _load_images(name, train, root, download, limit, labels, debian_dir):
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of images, got {limit}")
+    root = Path(root or os.environ.get(DATA_ENV_VAR) or DEFAULT_ROOT).expanduser()
+    images_name, labels_name, _ = _FILES[train]
+    searched = [root, root / name / "raw"] + ([debian_dir] if debian_dir else [])
+    for folder in searched:
+        images_file = _find(folder, images_name)
+        labels_file = _find(folder, labels_name)
+        if images_file and labels_file:
+            pixels = torch.from_numpy(_read_idx(images_file, ndim=3))
+            targets = torch.from_numpy(_read_idx(labels_file, ndim=1)).long()
+            break
+    else:
+        if not download:
+            hint = "sudo apt-get install dataset-fashion-mnist, or " if debian_dir else ""
+            raise FileNotFoundError(
+                f"{name} was not found in {', '.join(str(f) for f in searched)}. "
+                f"Install it ({hint}pass download=True to let torchvision download it, "
+                f"or set {DATA_ENV_VAR} to a folder holding {images_name}[.gz] and {labels_name}[.gz])."
+            )
+        pixels, targets = _torchvision_download(name, root, train)
+    if pixels.shape[0] != targets.shape[0]:
+        raise ValueError(f"{name}: {pixels.shape[0]} images but {targets.shape[0]} labels; the files are corrupt.")
+    if limit is not None:
+        pixels, targets = pixels[:limit], targets[:limit]
+    x = to_image_range(pixels).unsqueeze(1)
+    return (x, targets) if labels else x
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """Read an IDX file (the MNIST format): magic 0x0000 08 ndim, big-endian sizes, uint8 data."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:
+        raise ValueError(f"{path} could not be read ({err}); delete it and fetch it again.") from err
+    header = 4 + 4 * ndim
+    if len(raw) < header or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
+        raise ValueError(f"{path} is not a {ndim}-D uint8 IDX file; delete it and fetch it again.")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise ValueError(
+            f"{path} holds {len(raw)} bytes but its header announces {expected}; "
+            "the file is truncated or corrupt: delete it and fetch it again."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def _torchvision_download(name: str, root: Path, train: bool):
+    import torchvision
+
+    dataset_cls = getattr(torchvision.datasets, name)
+    try:
+        dataset = dataset_cls(str(root), train=train, download=True)
+    except Exception as err:  # torchvision raises several kinds of network errors
+        raise FileNotFoundError(
+            f"{name} could not be downloaded into {root} ({err}). Without internet, install "
+            f"the files by hand and point {DATA_ENV_VAR} (or root=) at them"
+            + (" or run: sudo apt-get install dataset-fashion-mnist" if name == "FashionMNIST" else "")
+            + "."
+        ) from err
+    return dataset.data, dataset.targets

@@ -1,0 +1,128 @@
+"""Every loss in the course, written on the discriminator's *logits*.
+
+The networks in :mod:`gancourse.models` output a logit :math:`\\ell`, and
+:math:`D = \\sigma(\\ell)` is the probability that the input is real. Writing the losses on
+logits is the same mathematics, computed stably:
+:math:`\\log D = -\\operatorname{softplus}(-\\ell)` and
+:math:`\\log(1 - D) = -\\operatorname{softplus}(\\ell)` never take the log of 0.
+
+For the Wasserstein losses the same network output is the critic value :math:`f(x)`; it
+is not squashed.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+Tensor = torch.Tensor
+
+
+def d_loss(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
+    """The discriminator's loss: minus the GAN value, which D maximises.
+
+    .. math:: \\mathcal L_D = -\\frac1m\\sum_i \\log D(x_i) - \\frac1m\\sum_j \\log\\bigl(1 - D(G(z_j))\\bigr)
+
+    It is the BCE of the real half (label 1) plus the BCE of the fake half (label 0), each
+    averaged over its own half; with equal halves, twice the mean BCE of the whole batch.
+    """
+    return F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
+
+
+def g_loss_saturating(logits_fake: Tensor) -> Tensor:
+    """The generator's side of the minimax game (it *minimises* this).
+
+    .. math:: \\mathcal L_G^{\\text{minimax}} = \\frac1m\\sum_j \\log\\bigl(1 - D(G(z_j))\\bigr)
+
+    Its gradient with respect to the logit is :math:`-D(G(z))`: it *saturates* (vanishes)
+    exactly when D confidently rejects the fakes, i.e. early in training.
+    """
+    return -F.softplus(logits_fake).mean()
+
+
+def g_loss_nonsaturating(logits_fake: Tensor) -> Tensor:
+    """The non-saturating ("modified minimax") generator loss of Goodfellow et al. (2014).
+
+    .. math:: \\mathcal L_G^{\\text{NS}} = -\\frac1m\\sum_j \\log D(G(z_j))
+
+    Same fixed point as the minimax loss; its logit gradient is :math:`-(1 - D(G(z)))`,
+    large when D rejects the fakes.
+    """
+    return F.softplus(-logits_fake).mean()
+
+
+def critic_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
+    """The WGAN critic's loss (Arjovsky et al., 2017); the critic maximises the negated form.
+
+    .. math:: \\mathcal L_f = \\frac1m\\sum_j f(G(z_j)) - \\frac1m\\sum_i f(x_i)
+
+    ``-critic_loss`` estimates the Earth-Mover distance when ``f`` is 1-Lipschitz.
+    """
+    return f_fake.mean() - f_real.mean()
+
+
+def g_loss_wasserstein(f_fake: Tensor) -> Tensor:
+    """The WGAN generator's loss: :math:`\\mathcal L_G = -\\frac1m\\sum_j f(G(z_j))`."""
+    return -f_fake.mean()
+
+
+def interpolates(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+    """Points on the segments between real and fake samples: :math:`\\hat x = \\epsilon x + (1-\\epsilon)\\tilde x`.
+
+    Args:
+        real, fake: batches of the same shape (N, ...).
+        eps: shape (N,), values in [0, 1].
+    """
+    eps = eps.reshape(-1, *([1] * (real.dim() - 1))).to(real)
+    return eps * real + (1 - eps) * fake
+
+
+def gradient_penalty(
+    critic,
+    real: Tensor,
+    fake: Tensor,
+    lam: float = 10.0,
+    eps: Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """The WGAN-GP penalty (Gulrajani et al., 2017), on random interpolates of real and fake.
+
+    .. math:: \\lambda\\,\\mathbb E_{\\hat x}\\bigl(\\|\\nabla_{\\hat x} f(\\hat x)\\|_2 - 1\\bigr)^2,
+              \\quad \\hat x = \\epsilon x + (1-\\epsilon)\\tilde x,\\ \\epsilon \\sim U[0, 1]
+
+    The graph is kept (``create_graph=True``) so the penalty trains the critic.
+
+    Args:
+        critic: maps a batch (N, ...) to scores (N,) or (N, 1).
+        real, fake: batches of the same shape; ``fake`` should be detached from G.
+        lam: the penalty weight λ (10 in the paper).
+        eps: interpolation weights, shape (N,); drawn from U[0, 1] with ``generator`` if None.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake batches differ in shape: {tuple(real.shape)} vs {tuple(fake.shape)}")
+    if eps is None:
+        eps = torch.rand(real.shape[0], generator=generator).to(real.device)
+    x_hat = interpolates(real, fake, eps).detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    grad_norm = grad.flatten(start_dim=1).norm(2, dim=1)
+    return lam * ((grad_norm - 1) ** 2).mean()
+
+
+def r1_penalty(discriminator, real: Tensor, gamma: float = 10.0) -> Tensor:
+    """The R1 regulariser (Mescheder et al., 2018): penalise D's gradient on real data.
+
+    .. math:: R_1 = \\frac{\\gamma}{2}\\,\\mathbb E_{x \\sim p_{data}}\\|\\nabla_x \\ell(x)\\|_2^2
+
+    with :math:`\\ell` the discriminator's logit.
+    """
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
+    return 0.5 * gamma * grad.flatten(start_dim=1).pow(2).sum(dim=1).mean()
+
+
+GENERATOR_LOSSES = {
+    "minimax": g_loss_saturating,
+    "nonsaturating": g_loss_nonsaturating,
+    "wgan": g_loss_wasserstein,
+    "wgan-gp": g_loss_wasserstein,
+}

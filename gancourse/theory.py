@@ -1,0 +1,126 @@
+"""The theory of the original GAN, on densities you can write down.
+
+Everything here works on densities sampled on a uniform grid (spacing ``dx``) or on
+probability vectors (``dx = 1``), as float64 tensors. Integrals are Riemann sums, which for
+smooth, fast-decaying densities such as Gaussians are accurate to many digits.
+
+Natural logarithms throughout: divergences are in nats, and the GAN value at equilibrium
+is ``-log 4``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+Array = torch.Tensor
+
+LOG_4 = math.log(4.0)
+
+
+def _as_tensor(x) -> Array:
+    return torch.as_tensor(x, dtype=torch.float64)
+
+
+def _xlogy(x: Array, y: Array) -> Array:
+    """``x * log(y)`` with the convention ``0 * log(anything) = 0``."""
+    return torch.special.xlogy(x, y)
+
+
+def bce(y_hat, y, reduction: str = "mean") -> Array:
+    """Binary cross-entropy, the loss (note the minus sign) of a prediction ``y_hat`` for label ``y``.
+
+    .. math:: \\ell(\\hat y, y) = -\\left[y\\log\\hat y + (1-y)\\log(1-\\hat y)\\right]
+
+    Without the minus sign this is the log-likelihood of the label, which a classifier
+    *maximises*; with it, a loss to *minimise*. ``-log(0.5) = 0.693`` (natural log).
+
+    Args:
+        y_hat: predicted probabilities in [0, 1], any shape.
+        y: labels in {0, 1} (or soft labels in [0, 1]), broadcastable to ``y_hat``.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """
+    y_hat, y = _as_tensor(y_hat), _as_tensor(y)
+    loss = -(_xlogy(y, y_hat) + _xlogy(1 - y, 1 - y_hat))
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+
+
+def gaussian_pdf(x, mu: float = 0.0, sigma: float = 1.0) -> Array:
+    """Density of :math:`\\mathcal N(\\mu, \\sigma^2)`: :math:`e^{-(x-\\mu)^2/2\\sigma^2}/(\\sigma\\sqrt{2\\pi})`."""
+    x = _as_tensor(x)
+    return torch.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+def optimal_discriminator(p_data, p_g) -> Array:
+    """The discriminator that maximises V(D, G) for a fixed generator.
+
+    .. math:: D^*(x) = \\frac{p_{data}(x)}{p_{data}(x) + p_g(x)}
+
+    Where both densities vanish, D* is not determined by V; it is set to 1/2 there.
+    """
+    p_data, p_g = _as_tensor(p_data), _as_tensor(p_g)
+    total = p_data + p_g
+    return torch.where(total > 0, p_data / torch.where(total > 0, total, 1.0), 0.5)
+
+
+def kl_divergence(p, q, dx: float = 1.0) -> Array:
+    """Kullback-Leibler divergence in nats.
+
+    .. math:: \\mathrm{KL}(p\\,\\|\\,q) = \\int p(x) \\log\\frac{p(x)}{q(x)}\\,dx
+
+    with ``0 log 0 = 0``; it is ``inf`` where ``q = 0 < p``.
+    """
+    p, q = _as_tensor(p), _as_tensor(q)
+    return (_xlogy(p, p) - _xlogy(p, q)).sum() * dx
+
+
+def js_divergence(p, q, dx: float = 1.0) -> Array:
+    """Jensen-Shannon divergence in nats; always between 0 and ``log 2``.
+
+    .. math:: \\mathrm{JSD}(p\\,\\|\\,q) = \\tfrac12\\mathrm{KL}(p\\,\\|\\,m) + \\tfrac12\\mathrm{KL}(q\\,\\|\\,m),
+              \\quad m = \\tfrac12(p+q)
+    """
+    p, q = _as_tensor(p), _as_tensor(q)
+    m = 0.5 * (p + q)
+    return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
+
+
+def value_function(p_data, p_g, D=None, dx: float = 1.0) -> Array:
+    """The GAN value V(D, G) with the generator given by its density ``p_g``.
+
+    .. math:: V(D, G) = \\int p_{data}(x)\\log D(x)\\,dx + \\int p_g(x)\\log\\bigl(1 - D(x)\\bigr)\\,dx
+
+    Args:
+        p_data, p_g: densities on the same grid (or probability vectors with ``dx=1``).
+        D: discriminator values on the grid, in [0, 1]; ``None`` uses the optimal
+            discriminator, so the result is :math:`V(D^*, G) = -\\log 4 + 2\\,\\mathrm{JSD}`.
+    """
+    p_data, p_g = _as_tensor(p_data), _as_tensor(p_g)
+    if D is None:
+        # log D* = log p_data - log(p_data + p_g), log(1 - D*) = log p_g - log(p_data + p_g):
+        # no rounding of D* to exactly 0 or 1 in the far tails.
+        total = p_data + p_g
+        terms = _xlogy(p_data, p_data) + _xlogy(p_g, p_g) - _xlogy(total, total)
+        return terms.sum() * dx
+    D = _as_tensor(D)
+    return (_xlogy(p_data, D).sum() + _xlogy(p_g, 1 - D).sum()) * dx
+
+
+def empirical_value(D_x, D_G_z) -> Array:
+    """Monte-Carlo estimate of V(D, G) from discriminator outputs on samples.
+
+    .. math:: \\hat V = \\frac1m\\sum_i \\log D(x_i) + \\frac1m\\sum_j \\log\\bigl(1 - D(G(z_j))\\bigr)
+
+    Args:
+        D_x: D's outputs (probabilities) on real samples, shape (m,).
+        D_G_z: D's outputs on generated samples, shape (m',).
+    """
+    D_x, D_G_z = _as_tensor(D_x), _as_tensor(D_G_z)
+    return torch.log(D_x).mean() + torch.log1p(-D_G_z).mean()

@@ -1,0 +1,372 @@
+"""One training loop for every GAN in the course.
+
+The loop is Algorithm 1 of Goodfellow et al. (2014), with the Wasserstein variants of
+Arjovsky et al. (2017) and Gulrajani et al. (2017) as options of the same loop:
+
+.. code-block:: text
+
+    for step in 1..steps:
+        repeat k times:                          # k = n_critic for the WGANs
+            update_D: ascend V(D, G) (or the critic objective) on m real and m fake samples
+        update_G:  descend the generator loss on m fake samples
+
+``loss`` picks the objective: ``"minimax"`` (saturating), ``"nonsaturating"``, ``"wgan"``
+(weight clipping) or ``"wgan-gp"`` (gradient penalty). All randomness (batches, noise,
+interpolation weights) comes from one seeded generator that is saved in the checkpoints,
+so a run stopped and resumed continues exactly as an uninterrupted one would on the CPU.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import losses
+from .checkpoint import CheckpointError, check_compatible, load_checkpoint, save_checkpoint
+from .device import default_device
+
+LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+HISTORY_KEYS = ("step", "loss_D", "loss_G", "D_x", "D_G_z", "grad_norm_D", "grad_norm_G", "penalty")
+CHECKPOINT_NAME = "checkpoint.pt"
+
+# Per-loss defaults from the papers: (optimizer, learning rate, betas, k).
+PAPER_DEFAULTS = {
+    "minimax": ("adam", 2e-4, (0.5, 0.999), 1),  # Radford et al. (2016)
+    "nonsaturating": ("adam", 2e-4, (0.5, 0.999), 1),
+    "wgan": ("rmsprop", 5e-5, None, 5),  # Arjovsky et al. (2017), Algorithm 1
+    "wgan-gp": ("adam", 1e-4, (0.0, 0.9), 5),  # Gulrajani et al. (2017), Algorithm 1
+}
+
+
+class TrainingDiverged(FloatingPointError):
+    """The losses turned NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainConfig:
+    """What to train and how. ``None`` means "the paper's default for this loss"."""
+
+    loss: str = "nonsaturating"  # "minimax" | "nonsaturating" | "wgan" | "wgan-gp"
+    steps: int = 1_000  # generator updates
+    batch_size: int = 64  # m, samples per batch (real and fake alike)
+    k: int | None = None  # D (critic) updates per G update: Goodfellow's k, WGAN's n_critic
+    optimizer: str | None = None  # "adam" | "rmsprop" | "sgd"
+    lr_d: float | None = None
+    lr_g: float | None = None
+    betas: tuple[float, float] | None = None  # Adam's (beta1, beta2)
+    clip: float = 0.01  # WGAN weight clipping: critic weights stay in [-c, c]
+    gp_lambda: float = 10.0  # WGAN-GP penalty weight
+    r1_gamma: float = 0.0  # R1 penalty on real data for the GAN losses (0: off)
+    seed: int = 0
+    log_every: int = 25  # steps between history flushes (and NaN checks)
+    checkpoint_every: int = 0  # steps between checkpoints; 0: only at the end
+    progress: bool = True  # a tqdm.auto progress bar
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
+        optimizer, lr, betas, k = PAPER_DEFAULTS[self.loss]
+        self.optimizer = self.optimizer or optimizer
+        self.lr_d = lr if self.lr_d is None else self.lr_d
+        self.lr_g = lr if self.lr_g is None else self.lr_g
+        self.betas = tuple(self.betas or betas or (0.9, 0.999))
+        self.k = k if self.k is None else self.k
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+        for name in ("steps", "batch_size", "k", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                what = "n_critic (k)" if name == "k" else name
+                raise ValueError(f"{what} must be a positive integer, got {value!r}.")
+        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be 0 (off) or a positive integer, got {self.checkpoint_every!r}.")
+        for name in ("lr_d", "lr_g", "clip"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}.")
+        if self.gp_lambda < 0 or self.r1_gamma < 0:
+            raise ValueError("penalty weights (gp_lambda, r1_gamma) cannot be negative.")
+
+    @property
+    def wasserstein(self) -> bool:
+        return self.loss.startswith("wgan")
+
+
+@dataclass
+class TrainResult:
+    """What a run returns; the models themselves are trained in place."""
+
+    history: dict[str, list[float]]
+    step: int  # generator steps done in total (including those before a resume)
+    seconds: float  # wall-clock time of this call
+    checkpoint: Path | None = None
+    config: TrainConfig = field(default_factory=TrainConfig)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed PyTorch's global generators (model initialisation happens outside the loop)."""
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, seed: int | None = None, device=None) -> torch.Tensor:
+    """The generation phase: D is discarded; draw ``z ~ N(0, I)`` and return ``G(z)`` on the CPU.
+
+    G is run in eval mode (batch norm uses its running statistics) and put back as it was.
+    """
+    device = next(G.parameters()).device if device is None else torch.device(device)
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    z = torch.randn(n, G.z_dim, generator=generator).to(device)
+    was_training = G.training
+    G.eval()
+    try:
+        return G(z).cpu()
+    finally:
+        G.train(was_training)
+
+
+class _Batches:
+    """Real batches: epochs of a random permutation of a tensor, or draws from a sampler.
+
+    Its state (permutation and position) is part of the checkpoint.
+    """
+
+    def __init__(self, data, batch_size: int, generator: torch.Generator, device: torch.device):
+        self.batch_size, self.generator, self.device = batch_size, generator, device
+        self.perm, self.pos = torch.empty(0, dtype=torch.long), 0
+        if isinstance(data, torch.Tensor):
+            if data.shape[0] < batch_size:
+                raise ValueError(
+                    f"the data holds {data.shape[0]} samples, fewer than one batch of {batch_size}; "
+                    "use a smaller batch_size or more data."
+                )
+            # Small enough datasets (Fashion-MNIST is 188 MB) live on the device.
+            self.data, self.sampler = data.to(device), None
+        elif callable(getattr(data, "sample", None)):
+            self.data, self.sampler = None, data
+        else:
+            raise TypeError("data must be a tensor of real samples or an object with .sample(n, generator=...)")
+
+    def next(self) -> torch.Tensor:
+        if self.sampler is not None:
+            return self.sampler.sample(self.batch_size, generator=self.generator).to(self.device)
+        if self.pos + self.batch_size > self.perm.numel():
+            self.perm, self.pos = torch.randperm(self.data.shape[0], generator=self.generator), 0
+        idx = self.perm[self.pos : self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return self.data[idx.to(self.device)]
+
+    def state_dict(self) -> dict:
+        return {"perm": self.perm, "pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.perm, self.pos = state["perm"], state["pos"]
+
+
+def _make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=config.betas)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr)
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    """:math:`\\|\\nabla_\\theta\\|_2` over all of a module's parameters."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+def train(
+    G: nn.Module,
+    D: nn.Module,
+    data,
+    config: TrainConfig | None = None,
+    *,
+    device=None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    callback: Callable[[int, nn.Module, nn.Module], None] | None = None,
+    callback_every: int = 0,
+) -> TrainResult:
+    """Train ``G`` against ``D`` on ``data`` for ``config.steps`` generator updates.
+
+    Args:
+        G: a generator with attribute ``z_dim``; maps (N, z_dim) noise to samples.
+        D: a discriminator (logits) or critic (scores), (N, ...) -> (N,).
+        data: real samples, a tensor (N, ...) (images in [-1, 1]), or an object with
+            ``.sample(n, generator=...)`` such as :func:`gancourse.data.ring`.
+        config: a :class:`TrainConfig`; ``TrainConfig()`` if None.
+        device: ``None`` picks CUDA / MPS / another accelerator / CPU automatically.
+        checkpoint_dir: where ``checkpoint.pt`` is written (every ``config.checkpoint_every``
+            steps and at the end); ``None``: no checkpoints.
+        resume: continue from ``checkpoint_dir/checkpoint.pt`` (models, optimisers, random
+            state, data order and history) up to ``config.steps`` in total.
+        callback: ``callback(step, G, D)`` every ``callback_every`` generator steps, e.g. to
+            keep frames for an animation (called with the models in train mode).
+
+    Returns:
+        A :class:`TrainResult`; ``history`` has one entry per generator step for each of
+        ``step, loss_D, loss_G, D_x, D_G_z, grad_norm_D, grad_norm_G, penalty``. ``D_x`` and
+        ``D_G_z`` are mean probabilities D(x), D(G(z)) for the GAN losses and mean critic
+        scores f(x), f(G(z)) for the WGANs (their difference estimates the EM distance).
+
+    Raises:
+        TrainingDiverged: a loss turned NaN/inf; training stops, the last good checkpoint stays.
+    """
+    config = config or TrainConfig()
+    device = default_device(device)
+    pack = getattr(D, "pack", 1)
+    if config.batch_size % pack:
+        raise ValueError(f"batch_size {config.batch_size} must be a multiple of the discriminator's pack {pack}.")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs the checkpoint_dir to resume from.")
+    G.to(device).train()
+    D.to(device).train()
+    opt_D = _make_optimizer(D.parameters(), config, config.lr_d)
+    opt_G = _make_optimizer(G.parameters(), config, config.lr_g)
+    rng = torch.Generator().manual_seed(config.seed)
+    batches = _Batches(data, config.batch_size, rng, device)
+    history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+    path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    start = 0
+    if resume:
+        start = _restore(path, config, G, D, opt_D, opt_G, rng, batches, history)
+
+    def z_batch() -> torch.Tensor:
+        return torch.randn(config.batch_size, G.z_dim, generator=rng).to(device)
+
+    def update_D(x_real: torch.Tensor, x_fake: torch.Tensor):
+        """(1) Update D: maximise log D(x) + log(1 - D(G(z)))  (critic: f(x) - f(G(z)) [- GP]).
+
+        D sees ``x_fake.detach()``: this step must not push gradients into G.
+        """
+        opt_D.zero_grad(set_to_none=True)
+        out_real, out_fake = D(x_real), D(x_fake.detach())
+        if config.wasserstein:
+            loss_D = losses.critic_loss(out_real, out_fake)
+        else:
+            loss_D = losses.d_loss(out_real, out_fake)
+        penalty = torch.zeros((), device=device)
+        if config.loss == "wgan-gp":
+            penalty = losses.gradient_penalty(D, x_real, x_fake.detach(), config.gp_lambda, generator=rng)
+        elif config.r1_gamma > 0:
+            penalty = losses.r1_penalty(D, x_real, config.r1_gamma)
+        (loss_D + penalty).backward()
+        grad_norm = _grad_norm(D)
+        opt_D.step()
+        if config.loss == "wgan":  # keep the critic (roughly) Lipschitz by clipping its weights
+            with torch.no_grad():
+                for p in D.parameters():
+                    p.clamp_(-config.clip, config.clip)
+        with torch.no_grad():
+            squash = (lambda t: t) if config.wasserstein else torch.sigmoid
+            D_x, D_G_z = squash(out_real).mean(), squash(out_fake).mean()
+        return loss_D.detach(), D_x, D_G_z, grad_norm, penalty.detach()
+
+    def update_G(x_fake: torch.Tensor):
+        """(2) Update G: minimise the generator loss on D(G(z)), D's weights left untouched."""
+        opt_G.zero_grad(set_to_none=True)
+        loss_G = losses.GENERATOR_LOSSES[config.loss](D(x_fake))
+        loss_G.backward()
+        grad_norm = _grad_norm(G)
+        opt_G.step()
+        return loss_G.detach(), grad_norm
+
+    pending: list[torch.Tensor] = []  # per-step records kept on the device until a flush
+
+    def flush(step: int) -> None:
+        if not pending:
+            return
+        rows = torch.stack(pending).cpu()
+        pending.clear()
+        first = step - rows.shape[0] + 1
+        if not torch.isfinite(rows).all():
+            bad = first + int((~torch.isfinite(rows)).any(dim=1).nonzero()[0])
+            kept = f"the last good checkpoint is {path}" if path and path.exists() else "no checkpoint was written"
+            raise TrainingDiverged(
+                f"the losses became NaN/inf at step {bad} ({config.loss}); training stopped and {kept}. "
+                "Lower the learning rates, or use the non-saturating or WGAN-GP loss."
+            )
+        history["step"].extend(range(first, step + 1))
+        for key, column in zip(HISTORY_KEYS[1:], rows.T.tolist(), strict=True):
+            history[key].extend(column)
+
+    bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc=config.loss)
+    t0 = time.perf_counter()
+    step = start
+    for step in range(start + 1, config.steps + 1):
+        for j in range(config.k):
+            x_real = batches.next()
+            last = j == config.k - 1
+            with torch.set_grad_enabled(last):  # only the last fake batch is reused by update_G
+                x_fake = G(z_batch())
+            loss_D, D_x, D_G_z, grad_norm_D, penalty = update_D(x_real, x_fake)
+        # Like the PyTorch DCGAN example, G's step reuses the last D step's fake batch
+        # (fresh noise, not seen by D's update yet), saving one forward pass of G.
+        loss_G, grad_norm_G = update_G(x_fake)
+        pending.append(torch.stack([loss_D, loss_G, D_x, D_G_z, grad_norm_D, grad_norm_G, penalty]).float())
+        checkpoint_now = path is not None and config.checkpoint_every and step % config.checkpoint_every == 0
+        if step % config.log_every == 0 or checkpoint_now or step == config.steps:
+            flush(step)
+            bar.set_postfix(loss_D=f"{history['loss_D'][-1]:.3f}", loss_G=f"{history['loss_G'][-1]:.3f}")
+        if checkpoint_now:
+            _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history)
+        if callback is not None and callback_every and step % callback_every == 0:
+            callback(step, G, D)
+        bar.update(1)
+    bar.close()
+    flush(step)
+    if path is not None and step > start:
+        _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history)
+    return TrainResult(history, step, time.perf_counter() - t0, path, config)
+
+
+def _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history) -> None:
+    save_checkpoint(
+        {
+            "step": step,
+            "config": asdict(config),
+            "models": {"G": type(G).__name__, "D": type(D).__name__},
+            "G": G.state_dict(),
+            "D": D.state_dict(),
+            "opt_G": opt_G.state_dict(),
+            "opt_D": opt_D.state_dict(),
+            "rng": rng.get_state(),
+            "batches": batches.state_dict(),
+            "history": history,
+        },
+        path,
+    )
+
+
+def _restore(path, config, G, D, opt_D, opt_G, rng, batches, history) -> int:
+    state = load_checkpoint(path)
+    saved_loss = state["config"]["loss"]
+    if saved_loss != config.loss:
+        raise CheckpointError(
+            f"{path} was written by a {saved_loss!r} run; this run uses {config.loss!r}. "
+            "Resume with the same loss, or use a new checkpoint folder."
+        )
+    check_compatible(G, state["G"], "generator", path)
+    check_compatible(D, state["D"], "discriminator", path)
+    if state["step"] > config.steps:
+        raise ValueError(
+            f"{path} is already at step {state['step']}, past steps={config.steps}; ask for more steps."
+        )
+    G.load_state_dict(state["G"])
+    D.load_state_dict(state["D"])
+    opt_G.load_state_dict(state["opt_G"])
+    opt_D.load_state_dict(state["opt_D"])
+    rng.set_state(state["rng"])
+    batches.load_state_dict(state["batches"])
+    for key in HISTORY_KEYS:
+        history[key].extend(state["history"][key])
+    return int(state["step"])
+

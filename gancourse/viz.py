@@ -1,0 +1,333 @@
+"""The course's figures: sample grids, 2-D samples and decision surfaces, densities, training
+curves, and animations that still play on the static website (no kernel needed).
+
+Every function draws into the ``ax`` (or ``axes``) it is given, or into a new figure, and
+returns what it drew on; none calls ``plt.show()``. Tensors may live on any device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.animation import FuncAnimation
+from matplotlib.axes import Axes
+
+# How the training history's keys read on a plot (the symbols of the chapters).
+LABELS = {
+    "loss_D": r"$\mathcal{L}_D$",
+    "loss_G": r"$\mathcal{L}_G$",
+    "D_x": r"$D(x)$",
+    "D_G_z": r"$D(G(z))$",
+    "grad_norm_D": r"$\|\nabla_{\theta_D}\|$",
+    "grad_norm_G": r"$\|\nabla_{\theta_G}\|$",
+}
+
+DEFAULT_PANELS = (("loss_D", "loss_G"), ("D_x", "D_G_z"))
+
+
+def _numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _axes(ax: Axes | None, figsize=(5, 5)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def show_grid(images, nrow: int = 8, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Show a batch of images as one grid (torchvision's ``make_grid``).
+
+    Args:
+        images: shape (N, 1, H, W) or (N, 3, H, W), values in [-1, 1] (a tanh generator's
+            range); mapped to [0, 1] by :math:`(x + 1)/2` and clipped.
+        nrow: images per row.
+        ax: where to draw; a new figure if ``None``.
+        title: optional title.
+
+    Returns:
+        The Axes, holding one image: greyscale (rows, cols) for one channel, RGB
+        (rows, cols, 3) for three, with 2-pixel white borders between images.
+    """
+    from torchvision.utils import make_grid
+
+    x = torch.as_tensor(_numpy(images), dtype=torch.float32)
+    if x.dim() != 4 or x.shape[1] not in (1, 3) or x.shape[0] == 0:
+        raise ValueError(
+            f"images must have shape (N, 1, H, W) or (N, 3, H, W), got {tuple(x.shape)}"
+        )
+    x01 = ((x + 1) / 2).clamp(0, 1)
+    grid = make_grid(x01, nrow=nrow, padding=2, pad_value=1.0)  # (3, rows, cols)
+    ax = _axes(ax, figsize=(6, 6 * grid.shape[1] / grid.shape[2]))
+    if x.shape[1] == 1:
+        ax.imshow(grid[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_axis_off()
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_samples_2d(
+    real=None,
+    fake=None,
+    centers=None,
+    ax: Axes | None = None,
+    lim: float | tuple[float, float] | None = None,
+) -> Axes:
+    """Scatter real and generated 2-D points, optionally with the mixture's mode centres.
+
+    Args:
+        real: real samples, shape (N, 2).
+        fake: generated samples G(z), shape (M, 2).
+        centers: mode centres, shape (K, 2), drawn as crosses.
+        ax: where to draw; a new figure if ``None``.
+        lim: axis limits: ``a`` for [-a, a] on both axes, or ``(lo, hi)``.
+
+    Returns:
+        The Axes (equal aspect, with a legend).
+    """
+    ax = _axes(ax)
+    for points, style in (
+        (real, dict(s=4, alpha=0.4, color="tab:blue", label="real")),
+        (fake, dict(s=4, alpha=0.4, color="tab:orange", label="generated")),
+        (centers, dict(s=60, marker="x", color="black", label="mode centres")),
+    ):
+        if points is not None:
+            p = _numpy(points)
+            if p.ndim != 2 or p.shape[1] != 2:
+                raise ValueError(f"points must have shape (N, 2), got {p.shape}")
+            ax.scatter(p[:, 0], p[:, 1], **style)
+    if lim is not None:
+        lo, hi = (-lim, lim) if np.isscalar(lim) else lim
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if ax.collections:
+        ax.legend(loc="upper right", markerscale=2)
+    return ax
+
+
+@torch.no_grad()
+def decision_grid(
+    discriminator: torch.nn.Module,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    resolution: int = 100,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evaluate :math:`D(x) = \\sigma(\\ell(x))` on a ``resolution`` x ``resolution`` grid.
+
+    The discriminator is put in eval mode for the evaluation (batch norm uses its running
+    statistics and is not updated), then restored; the grid is sent to the device and dtype
+    of its parameters.
+
+    Args:
+        discriminator: maps points (N, 2) to logits (N,) or (N, 1).
+        xlim, ylim: (lo, hi) of the grid along :math:`x_1` and :math:`x_2`.
+        resolution: grid points per axis.
+
+    Returns:
+        ``(X1, X2, D)``, three arrays of shape (resolution, resolution) as from
+        ``np.meshgrid``; ``D`` in [0, 1].
+    """
+    x1 = np.linspace(xlim[0], xlim[1], resolution)
+    x2 = np.linspace(ylim[0], ylim[1], resolution)
+    X1, X2 = np.meshgrid(x1, x2)
+    param = next(discriminator.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None else torch.float32
+    points = torch.as_tensor(np.stack([X1.ravel(), X2.ravel()], axis=1), dtype=dtype, device=device)
+    was_training = discriminator.training
+    discriminator.eval()
+    try:
+        logits = discriminator(points).reshape(-1)
+    finally:
+        discriminator.train(was_training)
+    if logits.numel() != points.shape[0]:
+        raise ValueError(
+            f"the discriminator returned {logits.numel()} values for {points.shape[0]} points"
+        )
+    D = torch.sigmoid(logits.float()).cpu().numpy().reshape(X1.shape)
+    return X1, X2, D
+
+
+def plot_decision_surface(
+    discriminator: torch.nn.Module,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    ax: Axes | None = None,
+    resolution: int = 100,
+    real=None,
+    fake=None,
+) -> Axes:
+    """Show the discriminator's belief :math:`D(x) = \\sigma(\\ell(x))` that a point is real.
+
+    A filled contour of :math:`D` on levels 0, 0.05, ..., 1 (the same colours in every
+    plot; :math:`D = 1/2` is where D cannot tell), with a colourbar, and optionally the real
+    and generated points on top.
+
+    Args:
+        discriminator: maps points (N, 2) to logits (N,), on any device.
+        xlim, ylim: (lo, hi) of the plotted region.
+        ax: where to draw; a new figure if ``None``.
+        resolution: grid points per axis (see :func:`decision_grid`).
+        real, fake: optional points (N, 2) to scatter on top.
+
+    Returns:
+        The Axes; ``ax.collections[0]`` is the filled contour.
+    """
+    X1, X2, D = decision_grid(discriminator, xlim, ylim, resolution)
+    ax = _axes(ax, figsize=(6, 5))
+    surface = ax.contourf(
+        X1, X2, D, levels=np.linspace(0.0, 1.0, 21), cmap="RdBu_r", vmin=0, vmax=1
+    )
+    colorbar = ax.figure.colorbar(surface, ax=ax)
+    colorbar.set_label("D(x)")
+    if real is not None or fake is not None:
+        plot_samples_2d(real=real, fake=fake, ax=ax)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def plot_density_1d(x, densities: Mapping[str, object], ax: Axes | None = None) -> Axes:
+    """Plot 1-D curves on a common grid, e.g. :math:`p_{data}`, :math:`p_g` and :math:`D^*`.
+
+    Args:
+        x: the grid, shape (n,).
+        densities: label -> values of shape (n,), e.g.
+            ``{"$p_{data}$": p_data, "$p_g$": p_g, "$D^*$": D_star}``.
+        ax: where to draw; a new figure if ``None``.
+
+    Returns:
+        The Axes, one line per entry, with a legend.
+    """
+    ax = _axes(ax, figsize=(6, 4))
+    x = _numpy(x).reshape(-1)
+    for label, values in densities.items():
+        y = _numpy(values).reshape(-1)
+        if y.shape != x.shape:
+            raise ValueError(f"{label!r} has {y.size} values for a grid of {x.size} points")
+        ax.plot(x, y, label=label)
+    ax.set_xlabel("$x$")
+    if densities:
+        ax.legend()
+    return ax
+
+
+def moving_average(values, window: int) -> np.ndarray:
+    """Mean of each run of ``window`` consecutive values: length ``len(values) - window + 1``."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return values
+    window = max(1, min(int(window), len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def plot_history(
+    history: Mapping[str, Sequence[float]],
+    keys: Sequence[str | Sequence[str]] | None = None,
+    axes: Sequence[Axes] | None = None,
+    smooth: int = 1,
+) -> list[Axes]:
+    """Training curves from the history of :mod:`gancourse.train`, one panel per group of keys.
+
+    By default two panels: the losses :math:`\\mathcal L_D`, :math:`\\mathcal L_G`, and the
+    mean discriminator outputs :math:`D(x)` and :math:`D(G(z))` (which meet at 1/2 at the
+    equilibrium of the original GAN); keys missing from ``history`` are skipped.
+
+    Args:
+        history: dict of equal-length lists, ``"step"`` plus e.g. ``"loss_D"``, ``"loss_G"``,
+            ``"D_x"``, ``"D_G_z"``, ``"grad_norm_D"``, ``"grad_norm_G"``.
+        keys: panels, each a key or a list of keys, e.g. ``[["loss_D", "loss_G"], "grad_norm_D"]``;
+            every key must be in ``history``.
+        axes: one Axes per panel; a new figure (panels side by side) if ``None``.
+        smooth: moving-average window (1 = raw values); each smoothed value is plotted at
+            the last step of its window.
+
+    Returns:
+        The list of Axes, one per panel.
+    """
+    if keys is None:
+        panels = [[k for k in group if k in history] for group in DEFAULT_PANELS]
+        panels = [p for p in panels if p]
+        if not panels:
+            raise ValueError(f"history has none of the keys {DEFAULT_PANELS}; pass keys=...")
+    else:
+        panels = [[group] if isinstance(group, str) else list(group) for group in keys]
+        missing = [k for group in panels for k in group if k not in history]
+        if missing:
+            raise KeyError(f"history has no {missing}; it has {sorted(history)}")
+    if smooth < 1:
+        raise ValueError(f"smooth must be a window of >= 1 values, got {smooth}")
+    if axes is None:
+        _, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5), squeeze=False)
+        axes = list(axes[0])
+    axes = list(np.ravel(axes))
+    if len(axes) != len(panels):
+        raise ValueError(f"{len(panels)} panels need {len(panels)} axes, got {len(axes)}")
+    for ax, group in zip(axes, panels, strict=True):
+        for key in group:
+            values = np.asarray(history[key], dtype=float)
+            steps = np.asarray(history.get("step", range(len(values))), dtype=float)
+            if steps.shape != values.shape:
+                raise ValueError(
+                    f"history[{key!r}] has {values.size} values for {steps.size} steps"
+                )
+            y = moving_average(values, smooth)
+            ax.plot(steps[len(steps) - len(y) :], y, label=LABELS.get(key, key))
+        ax.set_xlabel("generator step")
+        ax.legend()
+    return axes
+
+
+def animate(
+    frames: Sequence,
+    draw: Callable[[Axes, object], None],
+    interval: int = 200,
+    figsize: tuple[float, float] = (5, 5),
+) -> FuncAnimation:
+    """An animation that redraws one Axes per frame: ``draw(ax, frame)`` after clearing it.
+
+    Pair it with :func:`animation_html` for a slider that works on the static website
+    (every frame is rendered in advance). The figure is closed so that a notebook does not
+    also show it as a still image; the animation keeps it alive.
+
+    Args:
+        frames: the data of each frame (e.g. a list of generator snapshots' samples).
+        draw: callback drawing one frame into the (cleared) Axes.
+        interval: milliseconds between frames.
+        figsize: figure size in inches.
+
+    Returns:
+        A ``matplotlib.animation.FuncAnimation`` with ``len(frames)`` frames.
+    """
+    frames = list(frames)
+    if not frames:
+        raise ValueError("an animation needs at least one frame")
+    fig, ax = plt.subplots(figsize=figsize)
+
+    def update(i: int):
+        ax.clear()
+        draw(ax, frames[i])
+        return []
+
+    anim = FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def animation_html(anim: FuncAnimation) -> str:
+    """The animation as self-contained HTML/JavaScript (``anim.to_jshtml()``): every frame
+    embedded as a PNG, with play buttons and a slider; display it with ``IPython.display.HTML``."""
+    return anim.to_jshtml()

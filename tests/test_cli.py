@@ -1,0 +1,78 @@
+"""``python -m gancourse``: train a course model from a preset or a TOML file, resume, refuse bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gancourse import runs
+from gancourse.__main__ import main
+
+
+def test_train_a_preset_writes_samples_history_and_checkpoint(tmp_path, capsys):
+    out = tmp_path / "ring"
+    assert main(["train", "--preset", "ring", "--out", str(out), "--steps", "20", "--no-progress"]) == 0
+    assert {p.name for p in out.iterdir()} >= {"config.json", "checkpoint.pt", "history.json", "samples.png", "metrics.json"}
+    history = json.loads((out / "history.json").read_text())
+    assert history["step"] == list(range(1, 21))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_modes"] == 8 and 0 <= metrics["modes"] <= 8
+    assert "trained 20 steps" in capsys.readouterr().out
+    # Resume to 30 steps: the history continues where it stopped.
+    assert main(["train", "--preset", "ring", "--out", str(out), "--steps", "30", "--resume", "--no-progress"]) == 0
+    assert json.loads((out / "history.json").read_text())["step"] == list(range(1, 31))
+
+
+def test_train_from_a_toml_config(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('preset = "grid"\nhidden = 32\nsteps = 6\n\n[train]\nloss = "wgan-gp"\nbatch_size = 50\n')
+    out = tmp_path / "grid"
+    assert main(["train", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["hidden"] == 32 and saved["resolved_train"]["loss"] == "wgan-gp"
+    assert saved["resolved_train"]["k"] == 5 and saved["resolved_train"]["betas"] == [0.0, 0.9]
+
+
+def test_dcgan_preset_at_the_smoke_budget(tmp_path):
+    out = tmp_path / "dcgan"
+    assert main(["train", "--preset", "dcgan", "--out", str(out), "--budget", "smoke", "--no-progress"]) == 0
+    assert json.loads((out / "history.json").read_text())["step"] == [1, 2, 3, 4, 5]
+    assert (out / "samples.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--preset", "nope"], "unknown preset 'nope'; choose one of gaussian, ring"),
+        (["--preset", "ring", "--loss", "hinge"], "unknown loss 'hinge'"),
+        (["--preset", "ring", "--steps", "-3"], "steps must be a positive integer"),
+        ([], "name what to train"),
+        (["--config", "missing.toml"], "config file missing.toml does not exist"),
+    ],
+)
+def test_bad_input_gets_one_clear_error(tmp_path, capsys, argv, message):
+    assert main(["train", "--out", str(tmp_path / "x"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_bad_toml_settings_are_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('dataset = "cifar"\n')
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'; choose one of gaussian, ring, grid"):
+        runs.load_config(path=bad)
+    bad.write_text('preset = "ring"\n[train]\nn_critic = 0\n')
+    with pytest.raises(ValueError, match=r"unknown training setting\(s\) \['n_critic'\]"):
+        runs.load_config(path=bad)
+    bad.write_text('preset = "ring"\n[train]\nk = 0\n')
+    with pytest.raises(ValueError, match=r"n_critic \(k\) must be a positive integer"):
+        runs.load_config(path=bad)
+    with pytest.raises(ValueError, match="does not fit dataset"):
+        runs.load_config(dataset="fashion-mnist", model="mlp")
+
+
+def test_module_entry_point_runs(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "gancourse", "presets"], capture_output=True, text=True, check=True)
+    assert "dcgan" in done.stdout and "ring" in done.stdout

@@ -1,0 +1,102 @@
+"""The course's data: toy mixtures with the published geometry, images in [-1, 1]."""
+
+import gzip
+import math
+
+import pytest
+import torch
+
+from gancourse import data
+
+
+def test_ring_has_8_distinct_centres_on_the_unit_circle():
+    mix = data.ring()
+    assert mix.centers.shape == (8, 2) and mix.std == 0.01
+    assert torch.allclose(mix.centers.norm(dim=1), torch.ones(8))
+    gaps = torch.cdist(mix.centers, mix.centers) + torch.eye(8) * 10
+    # neighbours are 2 sin(pi/8) = 0.765 apart; linspace(0, 2pi, 8) would repeat a centre (gap 0)
+    assert gaps.min().item() == pytest.approx(2 * math.sin(math.pi / 8), abs=1e-6)
+
+
+def test_grid_has_25_centres_on_the_pacgan_lattice():
+    mix = data.grid()
+    assert mix.centers.shape == (25, 2) and mix.std == 0.05
+    assert sorted(set(mix.centers[:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+    assert len({tuple(c) for c in mix.centers.tolist()}) == 25
+
+
+def test_mixture_samples_sit_on_their_modes():
+    mix = data.ring()
+    x = mix.sample(20_000, seed=0)
+    nearest = torch.cdist(x, mix.centers).min(dim=1)
+    assert nearest.values.std().item() < 3 * mix.std
+    counts = torch.bincount(nearest.indices, minlength=8).float()
+    assert (counts / 20_000 - 1 / 8).abs().max() < 0.015  # equal weights
+    assert torch.equal(mix.sample(5, seed=1), mix.sample(5, seed=1))
+
+
+def test_gaussians_have_the_requested_moments():
+    g = data.gaussian_2d()
+    x = g.sample(200_000, seed=0)
+    assert torch.allclose(x.mean(0), g.mean, atol=0.01)
+    assert torch.allclose(torch.cov(x.T), g.cov, atol=0.01)
+    one = data.gaussian_1d(1.0, 2.0).sample(200_000, seed=0)
+    assert one.shape == (200_000, 1)
+    assert one.mean().item() == pytest.approx(1.0, abs=0.02) and one.std().item() == pytest.approx(2.0, abs=0.02)
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        data.gaussian_1d(0.0, 0.0)
+    with pytest.raises(ValueError, match="positive-definite"):
+        data.gaussian_2d(cov=((1.0, 2.0), (2.0, 1.0)))
+
+
+def write_idx(folder, train: bool, pixels: torch.Tensor, labels: torch.Tensor, gz: bool = True):
+    """Tiny fake IDX files in the MNIST format (no network, as torchvision's tests do)."""
+    stem_x, stem_y = ("train", "train") if train else ("t10k", "t10k")
+    n = pixels.shape[0]
+    x_bytes = b"\x00\x00\x08\x03" + b"".join(v.to_bytes(4, "big") for v in (n, 28, 28)) + pixels.numpy().tobytes()
+    y_bytes = b"\x00\x00\x08\x01" + n.to_bytes(4, "big") + labels.numpy().tobytes()
+    opener, suffix = (gzip.open, ".gz") if gz else (open, "")
+    with opener(folder / f"{stem_x}-images-idx3-ubyte{suffix}", "wb") as f:
+        f.write(x_bytes)
+    with opener(folder / f"{stem_y}-labels-idx1-ubyte{suffix}", "wb") as f:
+        f.write(y_bytes)
+    return x_bytes
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_image_loader_scales_to_minus_one_one(tmp_path, gz):
+    pixels = torch.randint(0, 256, (5, 28, 28), dtype=torch.uint8)
+    pixels[0, 0, 0], pixels[0, 0, 1] = 0, 255
+    labels = torch.tensor([3, 1, 4, 1, 5], dtype=torch.uint8)
+    write_idx(tmp_path, False, pixels, labels, gz)
+    x, y = data.fashion_mnist(train=False, root=tmp_path, labels=True)
+    assert x.shape == (5, 1, 28, 28) and x.dtype == torch.float32
+    assert x.min().item() == -1.0 and x.max().item() == 1.0
+    assert torch.allclose(x[:, 0], pixels.float() / 127.5 - 1)
+    assert y.tolist() == [3, 1, 4, 1, 5]
+    assert data.fashion_mnist(train=False, root=tmp_path, limit=2).shape == (2, 1, 28, 28)
+
+
+def test_truncated_image_file_is_reported(tmp_path):
+    pixels = torch.zeros(3, 28, 28, dtype=torch.uint8)
+    x_bytes = write_idx(tmp_path, True, pixels, torch.zeros(3, dtype=torch.uint8), gz=False)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(x_bytes[:-100])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        data.fashion_mnist(root=tmp_path)
+
+
+def test_missing_data_offline_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "not-installed")
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist.*download=True"):
+        data.fashion_mnist(root=tmp_path)
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        data.mnist(root=tmp_path)
+
+
+def test_real_fashion_mnist_from_the_debian_package():
+    # CI installs Debian's dataset-fashion-mnist; on Colab torchvision downloads it instead.
+    x, y = data.fashion_mnist(train=True, labels=True)
+    assert x.shape == (60_000, 1, 28, 28)
+    assert x.min().item() == -1.0 and x.max().item() == 1.0
+    assert torch.bincount(y).tolist() == [6_000] * 10
+    assert data.fashion_mnist(train=False).shape == (10_000, 1, 28, 28)

@@ -1,0 +1,78 @@
+"""The theory of the original GAN, checked exactly on cases whose answers are known."""
+
+import math
+
+import pytest
+import torch
+
+from gancourse import theory
+
+x = torch.linspace(-15.0, 16.0, 310_001, dtype=torch.float64)
+dx = (x[1] - x[0]).item()
+
+
+def test_bce_uses_the_natural_log():
+    # The lecture's L(0.5, 1) = log 0.5 = -0.3 used log10; the BCE loss is -ln 0.5 = 0.693.
+    assert theory.bce(0.5, 1).item() == pytest.approx(math.log(2), rel=1e-12)
+    assert theory.bce(0.5, 0).item() == pytest.approx(0.693147, abs=1e-6)
+    assert theory.bce(1.0, 1).item() == 0.0
+    assert theory.bce(0.0, 1).item() == math.inf
+
+
+def test_optimal_discriminator_formula_and_equilibrium():
+    p_data = torch.tensor([0.2, 0.5, 0.0, 0.3])
+    p_g = torch.tensor([0.6, 0.5, 0.0, 0.0])
+    D = theory.optimal_discriminator(p_data, p_g)
+    assert D.tolist() == pytest.approx([0.25, 0.5, 0.5, 1.0])
+    # p_g = p_data everywhere: D* = 1/2 everywhere.
+    p = theory.gaussian_pdf(x, 0.3, 1.2)
+    assert torch.allclose(theory.optimal_discriminator(p, p), torch.full_like(p, 0.5))
+
+
+def test_optimal_discriminator_maximises_the_value():
+    p_data, p_g = theory.gaussian_pdf(x, 0.0, 1.0), theory.gaussian_pdf(x, 2.0, 1.0)
+    best = theory.value_function(p_data, p_g, dx=dx)
+    D_star = theory.optimal_discriminator(p_data, p_g)
+    for delta in (0.05, -0.05):
+        worse = theory.value_function(p_data, p_g, (D_star + delta).clamp(1e-9, 1 - 1e-9), dx)
+        assert worse < best
+
+
+def test_value_at_equilibrium_is_minus_log_4():
+    p = theory.gaussian_pdf(x, 0.0, 1.0)
+    V = theory.value_function(p, p, dx=dx)
+    assert V.item() == pytest.approx(-math.log(4), abs=1e-9)
+    assert -math.log(4) == pytest.approx(-1.386294, abs=1e-6)
+
+
+def test_value_equals_minus_log4_plus_two_jsd_on_gaussians():
+    p_data = theory.gaussian_pdf(x, 0.0, 1.0)
+    for mu in (0.5, 1.0, 2.0, 4.0):
+        p_g = theory.gaussian_pdf(x, mu, 1.0)
+        V = theory.value_function(p_data, p_g, dx=dx)
+        jsd = theory.js_divergence(p_data, p_g, dx)
+        assert V.item() == pytest.approx(-math.log(4) + 2 * jsd.item(), abs=1e-6)
+    p_g = theory.gaussian_pdf(x, 1.0, 1.0)
+    assert theory.value_function(p_data, p_g, dx=dx).item() == pytest.approx(-1.163451, abs=1e-6)
+    assert theory.js_divergence(p_data, p_g, dx).item() == pytest.approx(0.111421, abs=1e-6)
+
+
+def test_kl_divergence_of_gaussians_matches_closed_form():
+    # KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1-m2)^2) / (2 s2^2) - 1/2
+    p, q = theory.gaussian_pdf(x, 0.0, 1.0), theory.gaussian_pdf(x, 1.0, 2.0)
+    closed = math.log(2.0) + (1.0 + 1.0) / 8.0 - 0.5
+    assert theory.kl_divergence(p, q, dx).item() == pytest.approx(closed, abs=1e-9)
+    assert theory.kl_divergence(p, p, dx).item() == pytest.approx(0.0, abs=1e-12)
+    # KL is not symmetric.
+    assert theory.kl_divergence(q, p, dx).item() != pytest.approx(closed, abs=1e-3)
+
+
+def test_jsd_is_symmetric_and_saturates_at_log2_for_disjoint_supports():
+    p = torch.tensor([0.5, 0.5, 0.0, 0.0])
+    q = torch.tensor([0.0, 0.0, 0.25, 0.75])
+    assert theory.js_divergence(p, q).item() == pytest.approx(math.log(2), abs=1e-12)
+    r = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    assert theory.js_divergence(p, r).item() == pytest.approx(theory.js_divergence(r, p).item())
+    assert 0 < theory.js_divergence(p, r).item() < math.log(2)
+    # Disjoint supports: V(D*, G) = -log 4 + 2 log 2 = 0, whatever the distance between them.
+    assert theory.value_function(p, q).item() == pytest.approx(0.0, abs=1e-12)

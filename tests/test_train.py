@@ -1,0 +1,221 @@
+"""The training loop: it learns, it resumes exactly, and it stops cleanly when it must."""
+
+import pytest
+import torch
+
+from gancourse import data, models, runs, train
+from gancourse.checkpoint import CheckpointError
+
+
+def mlp_pair(seed: int, z_dim: int = 4, hidden: int = 64, pack: int = 1):
+    torch.manual_seed(seed)
+    G = models.MLPGenerator(z_dim=z_dim, x_dim=2, hidden=hidden, depth=2)
+    D = models.MLPDiscriminator(x_dim=2, hidden=hidden, depth=2, pack=pack)
+    return G, D
+
+
+def moments_error(G, target: data.Gaussian):
+    x = train.generate(G, 20_000, seed=123)
+    return (x.mean(0) - target.mean).abs().max().item(), (torch.cov(x.T) - target.cov).abs().max().item()
+
+
+def test_fully_connected_gan_learns_a_2d_gaussian():
+    """The first GAN of the course: G takes 4 noise numbers and learns N(mu, Sigma) in 1,000 steps.
+
+    Tolerance: every entry of the mean within 0.15 and of the covariance within 0.3
+    (the target's largest covariance entry is 1.0).
+    """
+    run = runs.load_config("gaussian", train={"progress": False})
+    target, G, D = runs.build(run)
+    config = run.training_config("smoke")
+    assert config.steps == 1_000 and G.z_dim == 4
+    before = moments_error(G, target)
+    assert before[0] > 0.5  # the untrained generator is far off, so the test can fail
+    result = train.train(G, D, target, config)
+    mean_err, cov_err = moments_error(G, target)
+    assert mean_err < 0.15, f"mean off by {mean_err:.3f}"
+    assert cov_err < 0.3, f"covariance off by {cov_err:.3f}"
+    # At the end the game is near its equilibrium: D can hardly tell, D(x) ~ D(G(z)) ~ 1/2.
+    late = slice(-100, None)
+    mean = lambda key: sum(result.history[key][late]) / 100  # noqa: E731
+    assert abs(mean("D_x") - 0.5) < 0.15 and abs(mean("D_G_z") - 0.5) < 0.15
+
+
+@pytest.mark.parametrize("loss", train.LOSSES)
+def test_every_loss_runs_and_records_a_full_history(loss):
+    G, D = mlp_pair(seed=1)
+    config = train.TrainConfig(loss, steps=30, batch_size=32, log_every=7, progress=False)
+    result = train.train(G, D, data.ring(), config)
+    h = result.history
+    assert set(h) == set(train.HISTORY_KEYS)
+    assert h["step"] == list(range(1, 31))
+    assert all(len(h[key]) == 30 for key in train.HISTORY_KEYS)
+    assert all(v > 0 for v in h["grad_norm_D"] + h["grad_norm_G"])
+    if loss.startswith("wgan"):
+        assert config.k == 5
+    else:  # probabilities
+        assert all(0 < v < 1 for v in h["D_x"] + h["D_G_z"])
+    assert (max(h["penalty"]) > 0) == (loss == "wgan-gp")
+
+
+class CountingSampler:
+    """A data source that counts the real batches it hands out."""
+
+    def __init__(self):
+        self.calls = 0
+        self.mixture = data.ring()
+
+    def sample(self, n, generator=None):
+        self.calls += 1
+        return self.mixture.sample(n, generator=generator)
+
+
+@pytest.mark.parametrize(("loss", "k", "expected_k"), [("nonsaturating", 3, 3), ("wgan", None, 5), ("wgan-gp", 2, 2)])
+def test_k_discriminator_steps_per_generator_step(loss, k, expected_k):
+    G, D = mlp_pair(seed=2)
+    source = CountingSampler()
+    train.train(G, D, source, train.TrainConfig(loss, steps=4, batch_size=16, k=k, progress=False))
+    assert source.calls == 4 * expected_k
+
+
+def test_weight_clipping_keeps_the_critic_in_the_box():
+    G, D = mlp_pair(seed=3)
+    train.train(G, D, data.ring(), train.TrainConfig("wgan", steps=5, batch_size=32, clip=0.01, progress=False))
+    assert all(p.abs().max().item() <= 0.01 + 1e-7 for p in D.parameters())
+    assert max(p.abs().max().item() for p in D.parameters()) == pytest.approx(0.01)
+
+
+def test_same_seed_same_run():
+    runs = []
+    for _ in range(2):
+        G, D = mlp_pair(seed=4)
+        runs.append(train.train(G, D, data.ring(), train.TrainConfig(steps=20, batch_size=32, seed=7, progress=False)))
+    assert runs[0].history == runs[1].history
+    G, D = mlp_pair(seed=4)
+    other = train.train(G, D, data.ring(), train.TrainConfig(steps=20, batch_size=32, seed=8, progress=False))
+    assert other.history["loss_D"] != runs[0].history["loss_D"]
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
+def test_resume_continues_exactly_as_an_uninterrupted_run(tmp_path, loss):
+    points = data.gaussian_2d().sample(500, seed=0)  # a finite dataset: epochs and permutations
+    config = dict(loss=loss, batch_size=64, seed=3, progress=False, checkpoint_every=10)
+
+    G, D = mlp_pair(seed=5)
+    whole = train.train(G, D, points, train.TrainConfig(steps=40, **config), checkpoint_dir=tmp_path / "whole")
+
+    G1, D1 = mlp_pair(seed=5)
+    train.train(G1, D1, points, train.TrainConfig(steps=17, **config), checkpoint_dir=tmp_path / "split")
+    G2, D2 = mlp_pair(seed=99)  # different initial weights: everything must come from the checkpoint
+    resumed = train.train(
+        G2, D2, points, train.TrainConfig(steps=40, **config), checkpoint_dir=tmp_path / "split", resume=True
+    )
+    assert resumed.step == 40
+    assert resumed.history == whole.history
+    for a, b in zip(G.state_dict().values(), G2.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_dcgan_resumes_exactly_with_batch_norm(tmp_path):
+    images = torch.rand(96, 1, 28, 28) * 2 - 1
+    config = dict(batch_size=16, progress=False, checkpoint_every=3)
+
+    def pair():
+        torch.manual_seed(0)
+        return models.DCGANGenerator(z_dim=8, ngf=4), models.DCGANDiscriminator(ndf=4)
+
+    G, D = pair()
+    whole = train.train(G, D, images, train.TrainConfig(steps=8, **config), checkpoint_dir=tmp_path / "a")
+    G1, D1 = pair()
+    train.train(G1, D1, images, train.TrainConfig(steps=3, **config), checkpoint_dir=tmp_path / "b")
+    G2, D2 = pair()
+    resumed = train.train(G2, D2, images, train.TrainConfig(steps=8, **config), checkpoint_dir=tmp_path / "b", resume=True)
+    assert resumed.history == whole.history
+
+
+def test_checkpoint_from_another_model_is_refused(tmp_path):
+    G, D = mlp_pair(seed=0)
+    train.train(G, D, data.ring(), train.TrainConfig(steps=2, batch_size=8, progress=False), checkpoint_dir=tmp_path)
+    G_big, D_big = mlp_pair(seed=0, hidden=32)
+    with pytest.raises(CheckpointError, match="different layers"):
+        train.train(G_big, D_big, data.ring(), train.TrainConfig(steps=4, batch_size=8, progress=False),
+                    checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+    with pytest.raises(CheckpointError, match="'nonsaturating' run"):
+        train.train(G, D, data.ring(), train.TrainConfig("wgan", steps=4, batch_size=8, progress=False),
+                    checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+
+
+class ExplodingDiscriminator(torch.nn.Module):
+    """An MLP discriminator whose output turns NaN after a given number of calls."""
+
+    def __init__(self, after_calls: int):
+        super().__init__()
+        self.net = models.MLPDiscriminator(x_dim=2, hidden=8, depth=1)
+        self.calls, self.after = 0, after_calls
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.net(x)
+        return out * float("nan") if self.calls > self.after else out
+
+
+def test_nan_losses_stop_training_and_keep_the_last_good_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    G = models.MLPGenerator(z_dim=2, x_dim=2, hidden=8, depth=1)
+    D = ExplodingDiscriminator(after_calls=2 * 13)  # 2 D calls + 1 G call per step: NaN from step 9
+    config = train.TrainConfig(steps=50, batch_size=8, checkpoint_every=5, log_every=5, progress=False)
+    with pytest.raises(train.TrainingDiverged, match=r"NaN/inf at step 9 .*last good checkpoint"):
+        train.train(G, D, data.ring(), config, checkpoint_dir=tmp_path)
+    state = torch.load(tmp_path / train.CHECKPOINT_NAME, weights_only=True)
+    assert state["step"] == 5
+    assert all(torch.isfinite(v).all() for v in state["G"].values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"loss": "lsgan"}, "unknown loss 'lsgan'; choose one of minimax, nonsaturating, wgan, wgan-gp"),
+        ({"steps": -5}, "steps must be a positive integer"),
+        ({"k": 0}, r"n_critic \(k\) must be a positive integer"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"lr_d": 0.0}, "lr_d must be positive"),
+        ({"optimizer": "adagrad"}, "unknown optimizer"),
+    ],
+)
+def test_impossible_configs_are_refused_with_the_fix(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train.TrainConfig(**kwargs)
+
+
+def test_paper_defaults_per_loss():
+    wgan = train.TrainConfig("wgan")
+    assert (wgan.optimizer, wgan.lr_d, wgan.k, wgan.clip) == ("rmsprop", 5e-5, 5, 0.01)
+    gp = train.TrainConfig("wgan-gp")
+    assert (gp.optimizer, gp.lr_d, gp.betas, gp.k, gp.gp_lambda) == ("adam", 1e-4, (0.0, 0.9), 5, 10.0)
+    dcgan = train.TrainConfig("nonsaturating")
+    assert (dcgan.lr_d, dcgan.betas, dcgan.k) == (2e-4, (0.5, 0.999), 1)
+
+
+def test_data_and_batch_mismatches_are_explained():
+    G, D = mlp_pair(seed=0, pack=2)
+    with pytest.raises(ValueError, match="multiple of the discriminator's pack 2"):
+        train.train(G, D, data.ring(), train.TrainConfig(steps=1, batch_size=7, progress=False))
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        train.train(G, D, torch.zeros(10, 2), train.TrainConfig(steps=1, batch_size=16, progress=False))
+    with pytest.raises(ValueError, match="resume=True needs the checkpoint_dir"):
+        train.train(G, D, data.ring(), train.TrainConfig(steps=1, progress=False), resume=True)
+
+
+def test_callback_sees_the_models_at_the_requested_steps():
+    G, D = mlp_pair(seed=0)
+    seen = []
+    train.train(G, D, data.ring(), train.TrainConfig(steps=9, batch_size=8, progress=False),
+                callback=lambda step, g, d: seen.append((step, g is G, d is D)), callback_every=3)  # fmt: skip
+    assert seen == [(3, True, True), (6, True, True), (9, True, True)]
+
+
+def test_generation_phase_needs_only_the_generator():
+    G, _ = mlp_pair(seed=0)
+    a, b = train.generate(G, 100, seed=1), train.generate(G, 100, seed=1)
+    assert a.shape == (100, 2) and torch.equal(a, b)
+    assert G.training  # put back in train mode

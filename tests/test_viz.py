@@ -1,0 +1,227 @@
+"""The course's figures draw what they claim to draw."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.animation import FuncAnimation  # noqa: E402
+from torch import nn  # noqa: E402
+
+from gancourse import viz  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------- image grids
+
+
+def test_show_grid_tiles_16_images_4_by_4_in_unit_range():
+    images = torch.linspace(-1.5, 1.5, 16 * 28 * 28).reshape(16, 1, 28, 28)  # a bit out of range
+    ax = viz.show_grid(images, nrow=4, title="samples")
+    (image,) = ax.get_images()
+    array = np.asarray(image.get_array())
+    assert array.shape == (4 * 30 + 2, 4 * 30 + 2)  # 28 px + 2 px border per image, one more border
+    assert array.min() == 0.0 and array.max() == 1.0
+    assert image.get_cmap().name == "gray"
+    assert not ax.axison and ax.get_title() == "samples"
+
+
+def test_show_grid_maps_minus_one_to_black_and_one_to_white():
+    images = torch.cat([-torch.ones(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)])
+    array = np.asarray(viz.show_grid(images, nrow=3).get_images()[0].get_array())
+    assert array.shape == (8, 20)
+    assert array[2, 2] == 0.0 and array[2, 8] == 0.5 and array[2, 14] == 1.0
+    assert array[0, 0] == 1.0  # white border
+
+
+def test_show_grid_draws_rgb_and_into_a_given_axes():
+    fig, ax = plt.subplots()
+    out = viz.show_grid(torch.zeros(6, 3, 8, 8), nrow=3, ax=ax)
+    assert out is ax
+    assert np.asarray(ax.get_images()[0].get_array()).shape == (2 * 10 + 2, 3 * 10 + 2, 3)
+
+
+def test_show_grid_rejects_wrong_shapes():
+    with pytest.raises(ValueError, match="N, 1, H, W"):
+        viz.show_grid(torch.zeros(4, 28, 28))
+
+
+# --------------------------------------------------------------------------- 2-D samples
+
+
+def test_plot_samples_2d_scatters_real_fake_and_centres_with_a_legend():
+    real, fake, centers = np.random.default_rng(0).normal(size=(3, 50, 2))
+    ax = viz.plot_samples_2d(real=real, fake=torch.as_tensor(fake), centers=centers[:8], lim=2)
+    offsets = [c.get_offsets() for c in ax.collections]
+    assert [len(o) for o in offsets] == [50, 50, 8]
+    np.testing.assert_allclose(offsets[0], real)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["real", "generated", "mode centres"]
+    assert ax.get_xlim() == (-2, 2) and ax.get_ylim() == (-2, 2)
+
+
+def test_plot_samples_2d_draws_only_what_it_is_given():
+    ax = viz.plot_samples_2d(fake=np.zeros((5, 2)), lim=(-1, 3))
+    assert len(ax.collections) == 1
+    assert ax.get_xlim() == (-1, 3)
+
+
+# --------------------------------------------------------------------------- decision surface
+
+
+class Linear2D(nn.Module):
+    """D(x) = sigmoid(a x_1 + b): D = 1/2 on the vertical line x_1 = -b/a."""
+
+    def __init__(self, a=2.0, b=-1.0):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.tensor([[a, 0.0]]))
+            self.linear.bias.fill_(b)
+
+    def forward(self, x):
+        return self.linear(x).squeeze(1)
+
+
+def test_decision_grid_is_sigmoid_of_the_logits_on_the_grid():
+    X1, X2, D = viz.decision_grid(Linear2D(2.0, -1.0), (-2, 2), (-1, 1), resolution=41)
+    assert X1.shape == X2.shape == D.shape == (41, 41)
+    assert X1[0, 0] == -2 and X1[0, -1] == 2 and X2[0, 0] == -1 and X2[-1, 0] == 1
+    np.testing.assert_allclose(D, 1 / (1 + np.exp(-(2 * X1 - 1))), atol=1e-6)
+
+
+def test_decision_surface_puts_d_one_half_where_the_logit_vanishes():
+    a, b = 2.0, -1.0  # D = 1/2 at x_1 = 0.5
+    ax = viz.plot_decision_surface(Linear2D(a, b), (-3, 3), (-2, 2), resolution=201)
+    surface = ax.collections[0]
+    levels = np.asarray(surface.levels)
+    np.testing.assert_allclose(levels, np.linspace(0, 1, 21))
+    assert surface.zmin == pytest.approx(1 / (1 + math.exp(-(a * -3 + b))), rel=1e-5)
+    assert surface.zmax == pytest.approx(1 / (1 + math.exp(-(a * 3 + b))), rel=1e-5)
+    # the band of D in [0.5, 0.55] starts on the line x_1 = 0.5 and ends at logit(0.55) = a x_1 + b
+    band = surface.get_paths()[int(np.argmin(np.abs(levels - 0.5)))].vertices
+    x_lo = (0.0 - b) / a
+    x_hi = (math.log(0.55 / 0.45) - b) / a
+    assert band[:, 0].min() == pytest.approx(x_lo, abs=0.01)
+    assert band[:, 0].max() == pytest.approx(x_hi, abs=0.01)
+    colorbars = [a for a in ax.figure.axes if a is not ax]
+    assert len(colorbars) == 1 and colorbars[0].get_ylabel() == "D(x)"
+
+
+def test_decision_surface_with_points_and_a_batchnorm_model_left_as_it_was():
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+    model.train()
+    running_mean = model[1].running_mean.clone()
+    points = np.zeros((10, 2))
+    ax = viz.plot_decision_surface(
+        model, (-1, 1), (-1, 1), resolution=20, real=points, fake=points + 0.5
+    )
+    assert model.training  # restored
+    assert torch.equal(model[1].running_mean, running_mean)  # evaluated in eval mode
+    assert len(ax.collections) == 3  # surface, real, fake
+    assert ax.get_xlim() == (-1, 1)
+
+
+# --------------------------------------------------------------------------- 1-D densities
+
+
+def test_plot_density_1d_draws_one_labelled_curve_per_density():
+    x = np.linspace(-3, 3, 101)
+    p_data = np.exp(-(x**2) / 2) / math.sqrt(2 * math.pi)
+    p_g = np.exp(-((x - 1) ** 2) / 2) / math.sqrt(2 * math.pi)
+    d_star = p_data / (p_data + p_g)
+    ax = viz.plot_density_1d(torch.as_tensor(x), {"p_data": p_data, "p_g": p_g, "D*": d_star})
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["p_data", "p_g", "D*"]
+    np.testing.assert_allclose(lines[2].get_ydata(), d_star)
+    with pytest.raises(ValueError, match="grid of 101"):
+        viz.plot_density_1d(x, {"bad": x[:50]})
+
+
+# --------------------------------------------------------------------------- training history
+
+
+def make_history(n=20):
+    steps = list(range(0, 10 * n, 10))
+    return {
+        "step": steps,
+        "loss_D": [1.4 - 0.01 * i for i in range(n)],
+        "loss_G": [0.7 + 0.02 * i for i in range(n)],
+        "D_x": [0.5 + 0.01 * i for i in range(n)],
+        "D_G_z": [0.5 - 0.01 * i for i in range(n)],
+        "grad_norm_D": [1.0] * n,
+        "grad_norm_G": [2.0] * n,
+    }
+
+
+def test_plot_history_default_is_losses_and_d_outputs():
+    history = make_history()
+    axes = viz.plot_history(history)
+    assert len(axes) == 2
+    assert [len(ax.get_lines()) for ax in axes] == [2, 2]
+    np.testing.assert_allclose(axes[1].get_lines()[0].get_ydata(), history["D_x"])
+    np.testing.assert_allclose(axes[1].get_lines()[0].get_xdata(), history["step"])
+    labels = [t.get_text() for t in axes[1].get_legend().get_texts()]
+    assert labels == ["$D(x)$", "$D(G(z))$"]
+
+
+def test_plot_history_smoothing_is_a_moving_average_at_window_ends():
+    history = make_history(20)
+    history["loss_D"] = [0.0, 10.0] * 10  # oscillates; a window of 2 averages it flat
+    ax = viz.plot_history(history, keys=["loss_D"], smooth=2)[0]
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), np.full(19, 5.0))
+    np.testing.assert_allclose(line.get_xdata(), history["step"][1:])
+
+
+def test_plot_history_custom_panels_into_given_axes():
+    fig, axes = plt.subplots(1, 3)
+    out = viz.plot_history(
+        make_history(),
+        keys=[["loss_D", "loss_G"], "grad_norm_D", ["D_x", "D_G_z", "grad_norm_G"]],
+        axes=axes,
+    )
+    assert [len(ax.get_lines()) for ax in out] == [2, 1, 3]
+    assert all(a is b for a, b in zip(out, axes, strict=True))
+
+
+def test_plot_history_skips_missing_default_keys_and_rejects_unknown_ones():
+    history = {"step": [0, 1, 2], "loss_D": [1.0, 0.9, 0.8], "loss_G": [0.5, 0.6, 0.7]}
+    axes = viz.plot_history(history)
+    assert len(axes) == 1 and len(axes[0].get_lines()) == 2
+    with pytest.raises(KeyError, match="D_x"):
+        viz.plot_history(history, keys=["D_x"])
+
+
+# --------------------------------------------------------------------------- animations
+
+
+def test_animation_html_embeds_every_frame():
+    centers = [np.array([[math.cos(t), math.sin(t)]]) for t in np.linspace(0, 2, 5)]
+    drawn = []
+
+    def draw(ax, frame):
+        drawn.append(frame)
+        viz.plot_samples_2d(fake=frame, ax=ax, lim=1.5)
+
+    anim = viz.animate(centers, draw, interval=100, figsize=(2, 2))
+    assert isinstance(anim, FuncAnimation)
+    html = viz.animation_html(anim)
+    assert html.count('"data:image/png;base64,') == 5
+    assert "<input" in html and "range" in html  # the slider
+    assert any(frame is centers[-1] for frame in drawn)
+
+
+def test_animate_rejects_no_frames():
+    with pytest.raises(ValueError, match="at least one frame"):
+        viz.animate([], lambda ax, frame: None)
