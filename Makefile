@@ -10,6 +10,10 @@ TORCH  ?= torch==2.14.1 torchvision==0.29.1
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# jupyter-cache keys notebooks on their code only, so each budget keeps its own build and
+# cache: the book budget in _build/html, the others in _build/<budget>/_build/html.
+BUDGET   ?= $(or $(GANCOURSE_BUDGET),book)
+BOOK_OUT := $(if $(filter book,$(BUDGET)),.,_build/$(BUDGET))
 
 .PHONY: book test data lint bench clean-book clean help
 
@@ -35,7 +39,8 @@ data: $(STAMP)
 	  $(PY) -m gancourse data || $(PY) -m gancourse data --download; }
 
 book: $(STAMP) data
-	GANCOURSE_BUDGET=$${GANCOURSE_BUDGET:-book} $(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+	GANCOURSE_BUDGET=$(BUDGET) GANCOURSE_PROGRESS=0 $(VENV)/bin/jupyter-book build . \
+	  --path-output $(BOOK_OUT) --warningiserror --keep-going
 
 test: $(STAMP) data
 	GANCOURSE_BUDGET=smoke $(PY) -m pytest

@@ -49,7 +49,7 @@ class Gaussian:
     def sample(self, n: int, seed: int | None = None, generator: torch.Generator | None = None):
         """``n`` samples, shape (n, d): :math:`x = \\mu + Lz`, :math:`LL^\\top = \\Sigma`, :math:`z\\sim\\mathcal N(0, I)`."""
         generator = _generator(seed, generator)
-        z = torch.randn(n, self.dim, generator=generator)
+        z = torch.randn(n, self.dim, generator=generator, dtype=self.mean.dtype)
         L = torch.linalg.cholesky(self.cov)
         return self.mean + z @ L.T
 
@@ -85,7 +85,7 @@ class GaussianMixture:
         """``n`` samples, shape (n, d): pick a centre uniformly, add :math:`\\sigma z`."""
         generator = _generator(seed, generator)
         k = torch.randint(self.n_modes, (n,), generator=generator)
-        noise = torch.randn(n, self.centers.shape[1], generator=generator)
+        noise = torch.randn(n, self.centers.shape[1], generator=generator, dtype=self.centers.dtype)
         return self.centers[k] + self.std * noise
 
 

@@ -18,6 +18,7 @@ so a run stopped and resumed continues exactly as an uninterrupted one would on 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -35,6 +36,7 @@ LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 HISTORY_KEYS = ("step", "loss_D", "loss_G", "D_x", "D_G_z", "grad_norm_D", "grad_norm_G", "penalty")
 CHECKPOINT_NAME = "checkpoint.pt"
+PROGRESS_ENV_VAR = "GANCOURSE_PROGRESS"  # "0" hides the progress bars (the website's build does)
 
 # Per-loss defaults from the papers: (optimizer, learning rate, betas, k).
 PAPER_DEFAULTS = {
@@ -67,7 +69,7 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 25  # steps between history flushes (and NaN checks)
     checkpoint_every: int = 0  # steps between checkpoints; 0: only at the end
-    progress: bool = True  # a tqdm.auto progress bar
+    progress: bool | None = None  # a tqdm.auto progress bar; None: on unless GANCOURSE_PROGRESS=0
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -298,7 +300,8 @@ def train(
         for key, column in zip(HISTORY_KEYS[1:], rows.T.tolist(), strict=True):
             history[key].extend(column)
 
-    bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc=config.loss)
+    show = config.progress if config.progress is not None else os.environ.get(PROGRESS_ENV_VAR, "1") != "0"
+    bar = tqdm(total=config.steps, initial=start, disable=not show, desc=config.loss)
     t0 = time.perf_counter()
     step = start
     for step in range(start + 1, config.steps + 1):

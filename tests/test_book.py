@@ -1,0 +1,33 @@
+"""The website builds from a clean state, warning-free, with every page executed."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_book_builds_without_warnings_and_links_each_chapter_to_colab(tmp_path):
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    env = {**os.environ, "GANCOURSE_BUDGET": "smoke", "GANCOURSE_PROGRESS": "0"}
+    done = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(tmp_path), "--warningiserror", "--keep-going"],
+        capture_output=True, text=True, env=env, timeout=900,
+    )  # fmt: skip
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert not re.search(r"^.*\bWARNING: (?!.*Kernel is running over TCP)", log, re.M), log[-3000:]
+    html = tmp_path / "_build" / "html"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    for chapter in (c["file"] for part in toc["parts"] for c in part["chapters"]):
+        page = (html / f"{chapter}.html").read_text()
+        colab = f"https://colab.research.google.com/github/{repo}/blob/{config['repository']['branch']}/{chapter}.ipynb"
+        assert colab in page, f"{chapter}: no Colab launch link to {colab}"
+        assert "cell_output" in page, f"{chapter}: the page shows no executed output"
+        assert "Traceback" not in page
