@@ -223,6 +223,8 @@ def train(
         TrainingDiverged: a loss turned NaN/inf; training stops, the last good checkpoint stays.
     """
     config = config or TrainConfig()
+    if not isinstance(getattr(G, "z_dim", None), int):
+        raise ValueError(f"{type(G).__name__} needs an integer attribute z_dim (its noise dimension) to be trained.")
     device = default_device(device)
     pack = getattr(D, "pack", 1)
     if config.batch_size % pack:

@@ -73,6 +73,16 @@ def test_bad_toml_settings_are_named(tmp_path):
         runs.load_config(dataset="fashion-mnist", model="mlp")
 
 
+def test_truncated_checkpoint_is_reported_not_resumed(tmp_path, capsys):
+    out = tmp_path / "ring"
+    assert main(["train", "--preset", "ring", "--out", str(out), "--steps", "3", "--no-progress"]) == 0
+    checkpoint = out / "checkpoint.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:2000])  # a copy cut short
+    assert main(["train", "--preset", "ring", "--out", str(out), "--steps", "6", "--resume", "--no-progress"]) == 2
+    assert "is truncated or corrupt" in capsys.readouterr().err
+    assert checkpoint.stat().st_size == 2000  # nothing was overwritten
+
+
 def test_module_entry_point_runs(tmp_path):
     done = subprocess.run([sys.executable, "-m", "gancourse", "presets"], capture_output=True, text=True, check=True)
     assert "dcgan" in done.stdout and "ring" in done.stdout

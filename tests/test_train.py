@@ -202,6 +202,8 @@ def test_data_and_batch_mismatches_are_explained():
         train.train(G, D, data.ring(), train.TrainConfig(steps=1, batch_size=7, progress=False))
     with pytest.raises(ValueError, match="fewer than one batch"):
         train.train(G, D, torch.zeros(10, 2), train.TrainConfig(steps=1, batch_size=16, progress=False))
+    with pytest.raises(ValueError, match="needs an integer attribute z_dim"):
+        train.train(torch.nn.Linear(2, 2), D, data.ring(), train.TrainConfig(steps=1, progress=False))
     with pytest.raises(ValueError, match="resume=True needs the checkpoint_dir"):
         train.train(G, D, data.ring(), train.TrainConfig(steps=1, progress=False), resume=True)
 
