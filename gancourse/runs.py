@@ -168,9 +168,6 @@ def run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False, devi
 
 
 def _write_samples(G, source, config: RunConfig, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     from . import viz
