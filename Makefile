@@ -39,7 +39,7 @@ data: $(STAMP)
 	  $(PY) -m gancourse data || $(PY) -m gancourse data --download; }
 
 book: $(STAMP) data
-	GANCOURSE_BUDGET=$(BUDGET) GANCOURSE_PROGRESS=0 $(VENV)/bin/jupyter-book build . \
+	GANCOURSE_BUDGET=$(BUDGET) GANCOURSE_SITE=1 $(VENV)/bin/jupyter-book build . \
 	  --path-output $(BOOK_OUT) --warningiserror --keep-going
 
 test: $(STAMP) data

@@ -18,7 +18,6 @@ so a run stopped and resumed continues exactly as an uninterrupted one would on 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,7 +27,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import losses
+from . import losses, site
 from .checkpoint import CheckpointError, check_compatible, load_checkpoint, save_checkpoint
 from .device import default_device
 
@@ -36,7 +35,6 @@ LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 HISTORY_KEYS = ("step", "loss_D", "loss_G", "D_x", "D_G_z", "grad_norm_D", "grad_norm_G", "penalty")
 CHECKPOINT_NAME = "checkpoint.pt"
-PROGRESS_ENV_VAR = "GANCOURSE_PROGRESS"  # "0" hides the progress bars (the website's build does)
 
 # Per-loss defaults from the papers: (optimizer, learning rate, betas, k).
 PAPER_DEFAULTS = {
@@ -69,7 +67,7 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 25  # steps between history flushes (and NaN checks)
     checkpoint_every: int = 0  # steps between checkpoints; 0: only at the end
-    progress: bool | None = None  # a tqdm.auto progress bar; None: on unless GANCOURSE_PROGRESS=0
+    progress: bool | None = None  # a tqdm.auto progress bar; None: on, except while building the website
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -131,6 +129,49 @@ def generate(G: nn.Module, n: int, seed: int | None = None, device=None) -> torc
         return G(z).cpu()
     finally:
         G.train(was_training)
+
+
+def fit_discriminator(
+    D: nn.Module,
+    p_data,
+    p_g,
+    steps: int,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    seed: int = 0,
+    device=None,
+) -> list[float]:
+    """Train D alone against a *fixed* generator: gradient ascent on V(D, G) with p_g held still.
+
+    .. math:: \\max_D\\; \\mathbb E_{x\\sim p_{data}}\\log D(x) + \\mathbb E_{x\\sim p_g}\\log(1 - D(x))
+
+    This is the inner maximisation of the minimax game run to (near) convergence; its
+    solution is the optimal discriminator :math:`D^* = p_{data}/(p_{data} + p_g)`.
+
+    Args:
+        D: a discriminator returning logits, (N, d) -> (N,).
+        p_data, p_g: samplers with ``.sample(n, generator=...)``, e.g. :func:`gancourse.data.gaussian_1d`.
+        steps: Adam steps, each on ``batch_size`` samples of each distribution.
+
+    Returns:
+        The discriminator loss :math:`-\\hat V` at every step.
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    device = default_device(device)
+    D.to(device).train()
+    optimizer = torch.optim.Adam(D.parameters(), lr=lr)
+    rng = torch.Generator().manual_seed(seed)
+    history = []
+    for _ in range(steps):
+        x_real = p_data.sample(batch_size, generator=rng).to(device)
+        x_fake = p_g.sample(batch_size, generator=rng).to(device)
+        optimizer.zero_grad(set_to_none=True)
+        loss_D = losses.d_loss(D(x_real), D(x_fake))
+        loss_D.backward()
+        optimizer.step()
+        history.append(loss_D.detach())
+    return torch.stack(history).tolist()
 
 
 class _Batches:
@@ -302,7 +343,7 @@ def train(
         for key, column in zip(HISTORY_KEYS[1:], rows.T.tolist(), strict=True):
             history[key].extend(column)
 
-    show = config.progress if config.progress is not None else os.environ.get(PROGRESS_ENV_VAR, "1") != "0"
+    show = config.progress if config.progress is not None else not site.building()
     bar = tqdm(total=config.steps, initial=start, disable=not show, desc=config.loss)
     t0 = time.perf_counter()
     step = start

@@ -331,3 +331,46 @@ def animation_html(anim: FuncAnimation) -> str:
     """The animation as self-contained HTML/JavaScript (``anim.to_jshtml()``): every frame
     embedded as a PNG, with play buttons and a slider; display it with ``IPython.display.HTML``."""
     return anim.to_jshtml()
+
+
+def slider_figure(
+    draw: Callable[[Axes, object], None],
+    values: Sequence,
+    label: str = "value",
+    figsize: tuple[float, float] = (6, 4),
+    interval: int = 400,
+):
+    """One figure with a slider over ``values``, live in Jupyter and Colab, alive on the website.
+
+    In a running notebook it is an ipywidgets slider that calls ``draw(ax, value)`` on a
+    fresh figure; while the static website is built (:func:`gancourse.site.building`) every
+    value is drawn in advance and shown with matplotlib's JavaScript slider
+    (:func:`animate` + :func:`animation_html`), which needs no kernel.
+
+    Args:
+        draw: draws the figure for one value into the given Axes (no colorbars: the Axes
+            is cleared between frames of the static version).
+        values: the slider's positions, e.g. ``[0.0, 0.5, 1.0, 1.5]``.
+        label: the slider's name.
+
+    Returns:
+        The ipywidgets control, or an ``IPython.display.HTML`` object on the website.
+    """
+    from IPython.display import HTML
+
+    from . import site
+
+    values = list(values)
+    if not values:
+        raise ValueError("a slider needs at least one value")
+    if site.building():
+        return HTML(animation_html(animate(values, draw, interval=interval, figsize=figsize)))
+    import ipywidgets
+
+    def show(value):
+        _, ax = plt.subplots(figsize=figsize)
+        draw(ax, value)
+        plt.show()
+
+    options = [(f"{v:.3g}" if isinstance(v, float) else str(v), v) for v in values]
+    return ipywidgets.interact(show, value=ipywidgets.SelectionSlider(options=options, description=label))

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_book_builds_without_warnings_and_links_each_chapter_to_colab(tmp_path):
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    env = {**os.environ, "GANCOURSE_BUDGET": "smoke", "GANCOURSE_PROGRESS": "0"}
+    env = {**os.environ, "GANCOURSE_BUDGET": "smoke", "GANCOURSE_SITE": "1"}
     done = subprocess.run(
         [str(jupyter_book), "build", str(ROOT), "--path-output", str(tmp_path), "--warningiserror", "--keep-going"],
         capture_output=True, text=True, env=env, timeout=900,

@@ -221,3 +221,22 @@ def test_generation_phase_needs_only_the_generator():
     a, b = train.generate(G, 100, seed=1), train.generate(G, 100, seed=1)
     assert a.shape == (100, 2) and torch.equal(a, b)
     assert G.training  # put back in train mode
+
+
+def test_a_discriminator_trained_against_a_fixed_generator_approaches_d_star():
+    from gancourse import theory
+
+    p_data, p_g = data.gaussian_1d(0.0, 1.0), data.gaussian_1d(1.5, 1.0)
+    torch.manual_seed(0)
+    D = models.MLPDiscriminator(x_dim=1, hidden=32, depth=2)
+    loss = train.fit_discriminator(D, p_data, p_g, steps=400, batch_size=512, lr=3e-3)
+    x = torch.linspace(-2.0, 3.5, 56)
+    with torch.no_grad():
+        D_x = torch.sigmoid(D(x[:, None]))
+    D_star = theory.optimal_discriminator(theory.gaussian_pdf(x, 0.0, 1.0), theory.gaussian_pdf(x, 1.5, 1.0))
+    assert (D_x - D_star).abs().max().item() < 0.06
+    # its loss approaches -V(D*, G) = log 4 - 2 JSD from above
+    grid = torch.linspace(-12, 13, 100_001, dtype=torch.float64)
+    V_star = theory.value_function(theory.gaussian_pdf(grid, 0.0, 1.0), theory.gaussian_pdf(grid, 1.5, 1.0),
+                                   dx=(grid[1] - grid[0]).item())  # fmt: skip
+    assert abs(sum(loss[-50:]) / 50 - (-V_star.item())) < 0.03

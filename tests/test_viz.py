@@ -225,3 +225,28 @@ def test_animation_html_embeds_every_frame():
 def test_animate_rejects_no_frames():
     with pytest.raises(ValueError, match="at least one frame"):
         viz.animate([], lambda ax, frame: None)
+
+
+def test_slider_figure_is_prerendered_javascript_while_building_the_site(monkeypatch):
+    monkeypatch.setenv("GANCOURSE_SITE", "1")
+    drawn = []
+
+    def draw(ax, mu):
+        drawn.append(mu)
+        ax.plot([mu, mu], [0, 1])
+
+    html = viz.slider_figure(draw, [0.0, 0.5, 1.0], label="mu").data
+    assert "<script" in html and html.count("data:image/png;base64") == 3  # every position, in advance
+    assert sorted(set(drawn)) == [0.0, 0.5, 1.0]
+
+
+def test_slider_figure_is_a_live_widget_in_a_notebook(monkeypatch):
+    import ipywidgets
+    monkeypatch.delenv("GANCOURSE_SITE", raising=False)
+    drawn = []
+    widget = viz.slider_figure(lambda ax, v: drawn.append(v), [1, 2, 3], label="k")
+    slider = widget.widget.children[0]
+    assert isinstance(slider, ipywidgets.SelectionSlider) and slider.description == "k"
+    slider.value = 3  # moving the slider redraws
+    assert drawn[-1] == 3
+    plt.close("all")
