@@ -347,28 +347,31 @@ def train(
     bar = tqdm(total=config.steps, initial=start, disable=not show, desc=config.loss)
     t0 = time.perf_counter()
     step = start
-    for step in range(start + 1, config.steps + 1):
-        for j in range(config.k):
-            x_real = batches.next()
-            last = j == config.k - 1
-            with torch.set_grad_enabled(last):  # only the last fake batch is reused by update_G
-                x_fake = G(z_batch())
-            loss_D, D_x, D_G_z, grad_norm_D, penalty = update_D(x_real, x_fake)
-        # Like the PyTorch DCGAN example, G's step reuses the last D step's fake batch
-        # (fresh noise, not seen by D's update yet), saving one forward pass of G.
-        loss_G, grad_norm_G = update_G(x_fake)
-        pending.append(torch.stack([loss_D, loss_G, D_x, D_G_z, grad_norm_D, grad_norm_G, penalty]).float())
-        checkpoint_now = path is not None and config.checkpoint_every and step % config.checkpoint_every == 0
-        if step % config.log_every == 0 or checkpoint_now or step == config.steps:
-            flush(step)
-            bar.set_postfix(loss_D=f"{history['loss_D'][-1]:.3f}", loss_G=f"{history['loss_G'][-1]:.3f}")
-        if checkpoint_now:
-            _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history)
-        if callback is not None and callback_every and step % callback_every == 0:
-            callback(step, G, D)
-        bar.update(1)
-    bar.close()
-    flush(step)
+    try:
+        for step in range(start + 1, config.steps + 1):
+            for j in range(config.k):
+                x_real = batches.next()
+                last = j == config.k - 1
+                with torch.set_grad_enabled(last):  # only the last fake batch is reused by update_G
+                    x_fake = G(z_batch())
+                loss_D, D_x, D_G_z, grad_norm_D, penalty = update_D(x_real, x_fake)
+            # Like the PyTorch DCGAN example, G's step reuses the fake batch of the last D
+            # step (which D has just been updated on) instead of drawing new noise: the
+            # same expectation over z, one forward pass of G fewer.
+            loss_G, grad_norm_G = update_G(x_fake)
+            pending.append(torch.stack([loss_D, loss_G, D_x, D_G_z, grad_norm_D, grad_norm_G, penalty]).float())
+            checkpoint_now = path is not None and config.checkpoint_every and step % config.checkpoint_every == 0
+            if step % config.log_every == 0 or checkpoint_now or step == config.steps:
+                flush(step)
+                bar.set_postfix(loss_D=f"{history['loss_D'][-1]:.3f}", loss_G=f"{history['loss_G'][-1]:.3f}")
+            if checkpoint_now:
+                _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history)
+            if callback is not None and callback_every and step % callback_every == 0:
+                callback(step, G, D)
+            bar.update(1)
+        flush(step)
+    finally:
+        bar.close()
     if path is not None and step > start:
         _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history)
     return TrainResult(history, step, time.perf_counter() - t0, path, config)
