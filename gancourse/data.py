@@ -81,6 +81,16 @@ class GaussianMixture:
     def n_modes(self) -> int:
         return self.centers.shape[0]
 
+    def pdf(self, x) -> torch.Tensor:
+        """Density at points ``x`` of shape (N, d), or (N,) in 1-D, as float64:
+        :math:`p(x) = \\frac1K\\sum_k \\mathcal N(x; c_k, \\sigma^2 I)`."""
+        x = torch.as_tensor(x, dtype=torch.float64)
+        x = x.reshape(-1, 1) if x.dim() == 1 else x
+        d = self.centers.shape[1]
+        sq = torch.cdist(x, self.centers.double()) ** 2
+        norm = (2 * math.pi * self.std**2) ** (d / 2)
+        return torch.exp(-0.5 * sq / self.std**2).mean(dim=1) / norm
+
     def sample(self, n: int, seed: int | None = None, generator: torch.Generator | None = None):
         """``n`` samples, shape (n, d): pick a centre uniformly, add :math:`\\sigma z`."""
         generator = _generator(seed, generator)

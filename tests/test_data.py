@@ -100,3 +100,16 @@ def test_real_fashion_mnist_from_the_debian_package():
     assert x.min().item() == -1.0 and x.max().item() == 1.0
     assert torch.bincount(y).tolist() == [6_000] * 10
     assert data.fashion_mnist(train=False).shape == (10_000, 1, 28, 28)
+
+
+def test_mixture_density_integrates_to_one_and_matches_its_components():
+    from gancourse import theory
+
+    one_d = data.GaussianMixture(torch.tensor([[-2.0], [2.0]]), 0.75)
+    x = torch.linspace(-10, 10, 20_001, dtype=torch.float64)
+    p = one_d.pdf(x)
+    assert (p.sum() * (x[1] - x[0])).item() == pytest.approx(1.0, abs=1e-9)
+    expected = 0.5 * (theory.gaussian_pdf(x, -2.0, 0.75) + theory.gaussian_pdf(x, 2.0, 0.75))
+    assert torch.allclose(p, expected)
+    mix = data.ring()  # 2-D: at a centre, one component dominates: 1 / (8 * 2 pi sigma^2)
+    assert mix.pdf(mix.centers[:1]).item() == pytest.approx(1 / (8 * 2 * math.pi * 0.01**2), rel=1e-6)

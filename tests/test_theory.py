@@ -76,3 +76,16 @@ def test_jsd_is_symmetric_and_saturates_at_log2_for_disjoint_supports():
     assert 0 < theory.js_divergence(p, r).item() < math.log(2)
     # Disjoint supports: V(D*, G) = -log 4 + 2 log 2 = 0, whatever the distance between them.
     assert theory.value_function(p, q).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_earth_mover_distance_keeps_growing_where_jsd_saturates():
+    u = torch.arange(-1000, 8000, dtype=torch.float64) / 1000
+    uniform = lambda a: ((u >= a) & (u < a + 1)).double()  # noqa: E731
+    for theta in (0.5, 2.0, 4.0):
+        assert theory.wasserstein_1d(uniform(0.0), uniform(theta), 1e-3).item() == pytest.approx(theta, abs=1e-9)
+    # disjoint supports: JSD is log 2 at any distance, W1 is the distance
+    assert theory.js_divergence(uniform(0.0), uniform(2.0), 1e-3).item() == pytest.approx(math.log(2))
+    assert theory.js_divergence(uniform(0.0), uniform(4.0), 1e-3).item() == pytest.approx(math.log(2))
+    # Gaussians shifted by mu: W1 = |mu|
+    p, q = theory.gaussian_pdf(x, 0.0, 1.0), theory.gaussian_pdf(x, 1.5, 1.0)
+    assert theory.wasserstein_1d(p, q, dx).item() == pytest.approx(1.5, abs=1e-6)
