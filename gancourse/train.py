@@ -64,6 +64,7 @@ class TrainConfig:
     clip: float = 0.01  # WGAN weight clipping: critic weights stay in [-c, c]
     gp_lambda: float = 10.0  # WGAN-GP penalty weight
     r1_gamma: float = 0.0  # R1 penalty on real data for the GAN losses (0: off)
+    instance_noise: float = 0.0  # std of noise added to D's inputs, annealed linearly to 0 (0: off)
     seed: int = 0
     log_every: int = 25  # steps between history flushes (and NaN checks)
     checkpoint_every: int = 0  # steps between checkpoints; 0: only at the end
@@ -90,8 +91,8 @@ class TrainConfig:
         for name in ("lr_d", "lr_g", "clip"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}.")
-        if self.gp_lambda < 0 or self.r1_gamma < 0:
-            raise ValueError("penalty weights (gp_lambda, r1_gamma) cannot be negative.")
+        if self.gp_lambda < 0 or self.r1_gamma < 0 or self.instance_noise < 0:
+            raise ValueError("gp_lambda, r1_gamma and instance_noise cannot be negative.")
 
     @property
     def wasserstein(self) -> bool:
@@ -287,20 +288,29 @@ def train(
     def z_batch() -> torch.Tensor:
         return torch.randn(config.batch_size, G.z_dim, generator=rng).to(device)
 
-    def update_D(x_real: torch.Tensor, x_fake: torch.Tensor):
+    def noisy(x: torch.Tensor, sigma: float) -> torch.Tensor:
+        """Instance noise (Sønderby et al., 2017): D sees x + sigma * eps, real and fake alike,
+        so the two distributions overlap and D's gradients stay informative."""
+        if sigma == 0:
+            return x
+        return x + sigma * torch.randn(x.shape, generator=rng).to(device)
+
+    def update_D(x_real: torch.Tensor, x_fake: torch.Tensor, sigma: float):
         """(1) Update D: maximise log D(x) + log(1 - D(G(z)))  (critic: f(x) - f(G(z)) [- GP]).
 
         D sees ``x_fake.detach()``: this step must not push gradients into G.
         """
         opt_D.zero_grad(set_to_none=True)
-        out_real, out_fake = D(x_real), D(x_fake.detach())
+        x_real = noisy(x_real, sigma)
+        x_fake = noisy(x_fake.detach(), sigma)
+        out_real, out_fake = D(x_real), D(x_fake)
         if config.wasserstein:
             loss_D = losses.critic_loss(out_real, out_fake)
         else:
             loss_D = losses.d_loss(out_real, out_fake)
         penalty = torch.zeros((), device=device)
         if config.loss == "wgan-gp":
-            penalty = losses.gradient_penalty(D, x_real, x_fake.detach(), config.gp_lambda, generator=rng)
+            penalty = losses.gradient_penalty(D, x_real, x_fake, config.gp_lambda, generator=rng)
         elif config.r1_gamma > 0:
             penalty = losses.r1_penalty(D, x_real, config.r1_gamma)
         (loss_D + penalty).backward()
@@ -315,10 +325,10 @@ def train(
             D_x, D_G_z = squash(out_real).mean(), squash(out_fake).mean()
         return loss_D.detach(), D_x, D_G_z, grad_norm, penalty.detach()
 
-    def update_G(x_fake: torch.Tensor):
+    def update_G(x_fake: torch.Tensor, sigma: float):
         """(2) Update G: minimise the generator loss on D(G(z)), D's weights left untouched."""
         opt_G.zero_grad(set_to_none=True)
-        loss_G = losses.GENERATOR_LOSSES[config.loss](D(x_fake))
+        loss_G = losses.GENERATOR_LOSSES[config.loss](D(noisy(x_fake, sigma)))
         loss_G.backward()
         grad_norm = _grad_norm(G)
         opt_G.step()
@@ -349,16 +359,17 @@ def train(
     step = start
     try:
         for step in range(start + 1, config.steps + 1):
+            sigma = config.instance_noise * (1 - (step - 1) / config.steps)  # annealed to 0
             for j in range(config.k):
                 x_real = batches.next()
                 last = j == config.k - 1
                 with torch.set_grad_enabled(last):  # only the last fake batch is reused by update_G
                     x_fake = G(z_batch())
-                loss_D, D_x, D_G_z, grad_norm_D, penalty = update_D(x_real, x_fake)
+                loss_D, D_x, D_G_z, grad_norm_D, penalty = update_D(x_real, x_fake, sigma)
             # Like the PyTorch DCGAN example, G's step reuses the fake batch of the last D
             # step (which D has just been updated on) instead of drawing new noise: the
             # same expectation over z, one forward pass of G fewer.
-            loss_G, grad_norm_G = update_G(x_fake)
+            loss_G, grad_norm_G = update_G(x_fake, sigma)
             pending.append(torch.stack([loss_D, loss_G, D_x, D_G_z, grad_norm_D, grad_norm_G, penalty]).float())
             checkpoint_now = path is not None and config.checkpoint_every and step % config.checkpoint_every == 0
             if step % config.log_every == 0 or checkpoint_now or step == config.steps:

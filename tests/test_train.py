@@ -240,3 +240,30 @@ def test_a_discriminator_trained_against_a_fixed_generator_approaches_d_star():
     V_star = theory.value_function(theory.gaussian_pdf(grid, 0.0, 1.0), theory.gaussian_pdf(grid, 1.5, 1.0),
                                    dx=(grid[1] - grid[0]).item())  # fmt: skip
     assert abs(sum(loss[-50:]) / 50 - (-V_star.item())) < 0.03
+
+
+class RecordingDiscriminator(torch.nn.Module):
+    """An MLP discriminator that keeps the spread of every batch it is shown."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = models.MLPDiscriminator(x_dim=2, hidden=8, depth=1)
+        self.stds = []
+
+    def forward(self, x):
+        self.stds.append(x.std().item())
+        return self.net(x)
+
+
+def test_instance_noise_blurs_what_d_sees_and_anneals_to_zero():
+    torch.manual_seed(0)
+    G = models.MLPGenerator(z_dim=2, x_dim=2, hidden=8, depth=1)
+    D = RecordingDiscriminator()
+    real = torch.zeros(4096, 2)  # a point mass: any spread D sees is the noise
+    train.train(G, D, real, train.TrainConfig(steps=4, batch_size=2048, instance_noise=1.0, progress=False))
+    # three D calls per step: real and fake in update_D, fake in update_G; real batches first
+    real_stds = D.stds[0::3]
+    assert real_stds == pytest.approx([1.0, 0.75, 0.5, 0.25], abs=0.03)
+    D.stds.clear()
+    train.train(G, D, real, train.TrainConfig(steps=2, batch_size=2048, progress=False))
+    assert D.stds[0] == 0.0  # no noise unless asked for
