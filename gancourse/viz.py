@@ -7,6 +7,7 @@ returns what it drew on; none calls ``plt.show()``. Tensors may live on any devi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -327,10 +328,31 @@ def animate(
     return anim
 
 
+# matplotlib's player draws its buttons with Font Awesome icons from a CDN; offline readers
+# would see empty buttons, so the icons become plain characters and the CDN link goes.
+_PLAYER_ICONS = {
+    "fa fa-minus": "\u2212",
+    "fa fa-fast-backward": "|\u25c1",
+    "fa fa-step-backward": "\u25c1",
+    "fa fa-play fa-flip-horizontal": "\u25c0",
+    "fa fa-pause": "\u2016",
+    "fa fa-play": "\u25b6",
+    "fa fa-step-forward": "\u25b7",
+    "fa fa-fast-forward": "\u25b7|",
+    "fa fa-plus": "+",
+}
+
+
 def animation_html(anim: FuncAnimation) -> str:
     """The animation as self-contained HTML/JavaScript (``anim.to_jshtml()``): every frame
-    embedded as a PNG, with play buttons and a slider; display it with ``IPython.display.HTML``."""
-    return anim.to_jshtml()
+    embedded as a PNG, with play buttons and a slider; display it with ``IPython.display.HTML``.
+
+    Nothing is loaded from another host (the player's icon font is replaced by characters).
+    """
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", anim.to_jshtml())
+    for icon, text in _PLAYER_ICONS.items():
+        html = html.replace(f'<i class="{icon}"></i>', text)
+    return html
 
 
 def slider_figure(

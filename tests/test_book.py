@@ -31,3 +31,9 @@ def test_book_builds_without_warnings_and_links_each_chapter_to_colab(tmp_path):
         assert colab in page, f"{chapter}: no Colab launch link to {colab}"
         assert "cell_output" in page, f"{chapter}: the page shows no executed output"
         assert "Traceback" not in page
+    for page_path in html.rglob("*.html"):
+        page = page_path.read_text()
+        # a self-contained site: every script and stylesheet comes from its own _static/
+        remote = re.findall(r"<script[^>]*\bsrc=\"(?:https?:)?//[^\"]+|<link[^>]*\bhref=\"(?:https?:)?//[^\"]+\.css", page)
+        assert not remote, f"{page_path.relative_to(html)} loads {remote[0]}"
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()

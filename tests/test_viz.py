@@ -1,6 +1,7 @@
 """The course's figures draw what they claim to draw."""
 
 import math
+import re
 
 import matplotlib
 
@@ -219,6 +220,8 @@ def test_animation_html_embeds_every_frame():
     html = viz.animation_html(anim)
     assert html.count('"data:image/png;base64,') == 5
     assert "<input" in html and "range" in html  # the slider
+    assert "//" not in "".join(re.findall(r"<link[^>]*>", html))  # nothing from a CDN
+    assert 'class="fa' not in html and "\u25b6" in html  # the play button is a character
     assert any(frame is centers[-1] for frame in drawn)
 
 
