@@ -15,7 +15,7 @@ STAMP  := $(VENV)/.installed
 BUDGET   ?= $(or $(GANCOURSE_BUDGET),book)
 BOOK_OUT := $(if $(filter book,$(BUDGET)),.,_build/$(BUDGET))
 
-.PHONY: book test data lint bench clean-book clean help
+.PHONY: book test data browser lint bench clean-book clean help
 
 help:
 	@echo "make book   build the website into _build/html"
@@ -38,11 +38,19 @@ data: $(STAMP)
 	  fi; \
 	  $(PY) -m gancourse data || $(PY) -m gancourse data --download; }
 
+# Chromium for the browser tests (tests/test_site.py): the system's, or Debian's package (as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; \
+	  else echo "chromium is missing: install it (e.g. apt-get install chromium) for the browser tests" >&2; fi; }
+
 book: $(STAMP) data
 	GANCOURSE_BUDGET=$(BUDGET) GANCOURSE_SITE=1 $(VENV)/bin/jupyter-book build . \
 	  --path-output $(BOOK_OUT) --warningiserror --keep-going
 
-test: $(STAMP) data
+test: $(STAMP) data browser
 	GANCOURSE_BUDGET=smoke $(PY) -m pytest
 
 lint: $(STAMP)

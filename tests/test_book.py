@@ -1,9 +1,6 @@
 """The website builds from a clean state, warning-free, with every page executed."""
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -11,17 +8,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_book_builds_without_warnings_and_links_each_chapter_to_colab(tmp_path):
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    env = {**os.environ, "GANCOURSE_BUDGET": "smoke", "GANCOURSE_SITE": "1"}
-    done = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(tmp_path), "--warningiserror", "--keep-going"],
-        capture_output=True, text=True, env=env, timeout=900,
-    )  # fmt: skip
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log[-3000:]
+def test_book_builds_without_warnings_and_links_each_chapter_to_colab(built_site):
+    html, returncode, log = built_site  # built once per session, by tests/conftest.py
+    assert returncode == 0, log[-3000:]
     assert not re.search(r"^.*\bWARNING: (?!.*Kernel is running over TCP)", log, re.M), log[-3000:]
-    html = tmp_path / "_build" / "html"
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repo = config["repository"]["url"].removeprefix("https://github.com/")
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())

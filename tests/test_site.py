@@ -1,0 +1,271 @@
+"""The website as a reader sees it: every page of the built book, opened in headless Chromium.
+
+The site is served on 127.0.0.1 and driven with Playwright, using the system's Chromium
+(`make test` installs Debian's `chromium` when it is missing and it can).
+"""
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("GANCOURSE_CHROMIUM") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium") or "/usr/bin/chromium"
+)
+SCREENSHOTS = ROOT / "_build" / "browser-screenshots"
+# Headless and quiet: without the background-networking flags Chromium keeps calling home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+# Messages of the book's theme itself, the same on every page and harmless to a reader; any
+# other console error or page error fails the tests.
+THEME_NOISE = (
+    # sphinx-book-theme and sphinx-thebe both emit the thebe settings script
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    # pydata-sphinx-theme on a first visit (no light/dark choice stored yet)
+    "Got invalid theme mode: . Resetting to auto.",
+)
+
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+CHAPTERS = [c["file"] for part in TOC["parts"] for c in part["chapters"]]
+PAGES = [TOC["root"], *CHAPTERS]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPO = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+BRANCH = CONFIG["repository"].get("branch", "main")
+
+# The text a reader sees in an element: visible text nodes, code blocks and typeset math left out.
+VISIBLE_PROSE = """(root) => {
+    const skip = "pre, code, script, style, mjx-container, .highlight, .cell_input";
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const parts = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (!el || el.closest(skip) || !el.checkVisibility()) continue;
+        parts.push(node.textContent);
+    }
+    return parts.join(" ");
+}"""
+
+MATH_TYPESET = """async () => {
+    if (!document.querySelector('span.math, div.math')) return 'no math';
+    for (let i = 0; i < 300 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+        await new Promise((r) => setTimeout(r, 50));
+    if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) return 'MathJax never started';
+    await MathJax.startup.promise;
+    return 'typeset';
+}"""
+
+IMAGES_LOADED = """async () => {
+    const imgs = [...document.querySelectorAll('.cell_output img')];
+    await Promise.all(imgs.map((img) => img.decode().catch(() => null)));
+    return imgs.map((img) => [img.currentSrc.slice(0, 80), img.naturalWidth, img.naturalHeight]);
+}"""
+
+
+def url_path(url: str) -> str:
+    """'http://127.0.0.1:1234/chapters/01_bce.html' -> 'chapters/01_bce'."""
+    return urlparse(url).path.lstrip("/").removesuffix(".html")
+
+
+@pytest.fixture(scope="session")
+def site_url(site_html):
+    """The built website served over HTTP on 127.0.0.1 for the session."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site_html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: the browser tests need it. Install it with "
+            "`apt-get install chromium` (Debian; `make test` does this as root) or point "
+            "GANCOURSE_CHROMIUM at a Chromium binary.",
+            pytrace=False,
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is missing: pip install -e '.[dev]'", pytrace=False)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+class Reader:
+    """A browser tab that records what went wrong while it loaded pages of the site."""
+
+    def __init__(self, context, site_url):
+        self.site_url = site_url
+        self.page = context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", self._error)
+        self.page.on("requestfailed", self._failed)
+        self.page.on("response", self._response)
+
+    def _local(self, url: str) -> bool:
+        # /favicon.ico is the browser's own guess: the site links no icon
+        return url.startswith(self.site_url) and urlparse(url).path != "/favicon.ico"
+
+    def _console(self, msg):
+        where = msg.location.get("url", "")
+        if msg.type == "error" and msg.text not in THEME_NOISE and not where.endswith("/favicon.ico"):
+            self.problems.append(f"console error: {msg.text} ({where})")
+
+    def _error(self, error):
+        if str(error) not in THEME_NOISE and error.message not in THEME_NOISE:
+            self.problems.append(f"page error: {error}")
+
+    def _failed(self, request):
+        if self._local(request.url):
+            self.problems.append(f"request failed: {request.url} ({request.failure})")
+
+    def _response(self, response):
+        if self._local(response.url) and response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def open(self, path: str):
+        self.page.goto(urljoin(self.site_url, path), wait_until="load")
+        return self.page
+
+
+@pytest.fixture
+def desktop(browser, site_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield Reader(context, site_url)
+    context.close()
+
+
+@pytest.fixture
+def phone(browser, site_url):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    yield Reader(context, site_url)
+    context.close()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_cleanly_with_math_figures_outputs_and_its_colab_link(name, desktop, screenshots):
+    page = desktop.open(f"{name}.html")
+    assert page.evaluate(MATH_TYPESET) != "MathJax never started", f"{name}: MathJax did not load"
+    article = page.locator("article").first
+    prose = article.evaluate(VISIBLE_PROSE)
+    for raw in ("\\(", "\\)", "\\[", "\\]", "$$"):
+        assert raw not in prose, f"{name}: untypeset math {raw!r} in the text: …{prose[prose.find(raw) - 80 :][:200]}…"
+    if page.locator("span.math, div.math").count():
+        assert page.locator("article mjx-container").count(), f"{name}: the math was not typeset"
+    assert "google.colab" not in page.locator("body").inner_text(), f"{name}: the hidden setup cell shows"
+    images = page.evaluate(IMAGES_LOADED)
+    broken = [src for src, width, height in images if not (width and height)]
+    assert not broken, f"{name}: figures that did not load: {broken}"
+    if name in CHAPTERS:
+        assert page.locator(".cell_output").count(), f"{name}: no code cell shows its output"
+        assert images, f"{name}: no figure in the cell outputs"
+        colab = page.locator("a[href^='https://colab.research.google.com']")
+        assert colab.count(), f"{name}: no Colab launch link"
+        expected = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{name}.ipynb"
+        assert colab.first.get_attribute("href") == expected
+    if name == CHAPTERS[0]:
+        page.screenshot(path=screenshots / "chapter-desktop.png", full_page=False)
+    if name == TOC["root"]:
+        page.screenshot(path=screenshots / "landing-desktop.png")
+    assert not desktop.problems, f"{name}: " + "\n".join(desktop.problems)
+
+
+def test_sliders_change_the_figure(site_html, desktop, screenshots):
+    with_sliders = [c for c in CHAPTERS if "anim-slider" in (site_html / f"{c}.html").read_text()]
+    assert with_sliders, "no chapter has an interactive (to_jshtml) slider: was the site built with GANCOURSE_SITE=1?"
+    for name in with_sliders:
+        page = desktop.open(f"{name}.html")
+        animations = page.locator(".animation")
+        assert animations.count(), f"{name}: a slider outside a to_jshtml animation"
+        for i in range(animations.count()):
+            animation = animations.nth(i)
+            animation.scroll_into_view_if_needed()
+            slider = animation.locator("input[type=range]")
+            image = animation.locator("img")
+            assert int(slider.get_attribute("max")) >= 1, f"{name}: slider {i} has a single frame"
+            # stop any playback and start from the first frame, then move the slider to the last
+            animation.locator("button[title='Pause']").click()
+            slider.evaluate("(el) => { el.value = el.min; el.dispatchEvent(new Event('input')); }")
+            before_src, before_png = image.get_attribute("src"), animation.screenshot()
+            slider.evaluate("(el) => { el.value = el.max; el.dispatchEvent(new Event('input')); }")
+            image.evaluate("(img) => img.decode()")
+            after_src, after_png = image.get_attribute("src"), animation.screenshot()
+            assert before_src and after_src and before_src != after_src, f"{name}: slider {i} leaves the figure as it was"
+            assert before_png != after_png, f"{name}: slider {i} changes nothing on screen"
+            if name == with_sliders[0] and i == 0:
+                (screenshots / "slider-before.png").write_bytes(before_png)
+                (screenshots / "slider-after.png").write_bytes(after_png)
+        assert not desktop.problems, f"{name}: " + "\n".join(desktop.problems)
+
+
+def test_search_finds_wasserstein(desktop):
+    page = desktop.open("search.html?q=Wasserstein")
+    hit = page.locator("#search-results a[href*='chapters/07_wgan']").first
+    hit.wait_for(timeout=15_000)
+    assert not desktop.problems, "\n".join(desktop.problems)
+
+
+@pytest.mark.parametrize("path", ["index.html", f"{CHAPTERS[0]}.html"])
+def test_phone_sized_screen_needs_no_horizontal_scrolling(path, phone, screenshots):
+    page = phone.open(path)
+    if path == "index.html":  # the landing page forwards the reader to the book's first page
+        page.wait_for_url(f"**/{TOC['root']}.html")
+        page.wait_for_load_state("load")
+    page.evaluate(MATH_TYPESET)
+    width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= viewport + 1, f"{path}: {width}px wide on a {viewport}px screen"
+    name = "landing-phone.png" if path == "index.html" else "chapter-phone.png"
+    page.screenshot(path=screenshots / name)
+    assert not phone.problems, "\n".join(phone.problems)
+
+
+def test_previous_and_next_links_walk_the_book_in_toc_order(desktop):
+    page = desktop.open(f"{TOC['root']}.html")
+    forward = [url_path(page.url)]
+    while (link := page.locator("a.right-next")).count():
+        page.goto(urljoin(page.url, link.first.get_attribute("href")), wait_until="domcontentloaded")
+        forward.append(url_path(page.url))
+        assert len(forward) <= len(PAGES), f"the next links go beyond the book: {forward}"
+    assert forward == PAGES
+    backward = [url_path(page.url)]
+    while (link := page.locator("a.left-prev")).count():
+        page.goto(urljoin(page.url, link.first.get_attribute("href")), wait_until="domcontentloaded")
+        backward.append(url_path(page.url))
+        assert len(backward) <= len(PAGES), f"the previous links go beyond the book: {backward}"
+    assert backward == PAGES[::-1]
+    assert not desktop.problems, "\n".join(desktop.problems)
