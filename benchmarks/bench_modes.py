@@ -22,68 +22,20 @@ r1 (R1 penalty on real data), pacgan-r1 (both).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import statistics
 import time
 
 import torch
 
-from gancourse import metrics, runs, train
+from gancourse import runs
 
 # Lin et al. (2018), Table 1 (mean over 10 trials): modes covered, high-quality samples.
 PUBLISHED = {
     "ring": {"GAN": (6.3, 98.2), "PacGAN2": (7.9, 95.6)},
     "grid": {"GAN": (17.3, 94.8), "PacGAN4": (24.8, 93.6)},
 }
-PACK = {"ring": 2, "grid": 4}  # the packing degrees of PacGAN's Table 1
-
-R1_GAMMA = 0.1  # small: the modes are tight (std 0.01 / 0.05), so D must stay steep
-NOISE_STD = {"ring": 0.05, "grid": 0.25}  # about 5 mode widths, annealed to 0
-
-
-def remedy_settings(remedy: str, dataset: str) -> dict:
-    """RunConfig overrides that switch one remedy on (on top of the dataset's preset)."""
-    pack = PACK[dataset]
-    return {
-        "gan": {},
-        "minimax": {"train": {"loss": "minimax"}},
-        "pacgan": {"pack": pack},
-        "wgan-gp": {"train": {"loss": "wgan-gp", "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.0, 0.9)}},
-        "noise": {"train": {"instance_noise": NOISE_STD[dataset]}},
-        "r1": {"train": {"r1_gamma": R1_GAMMA}},
-        "pacgan-r1": {"pack": pack, "train": {"r1_gamma": R1_GAMMA}},
-    }[remedy]
-
-
-REMEDIES = ("gan", "minimax", "pacgan", "wgan-gp", "noise", "r1", "pacgan-r1")
-
-
-def run_one(
-    dataset: str, remedy: str, seed: int, steps: int, n_samples: int = 2_500, lr=None, finetune: int = 0
-):
-    """Train one GAN and return its mode coverage and its training time in seconds.
-
-    ``finetune`` > 0 adds that many steps at a tenth of the learning rate (fresh optimisers):
-    the modes are so narrow (3 std = 0.03 on the ring) that Adam's jitter at 1e-3 alone
-    throws many samples out of them.
-    """
-    settings = remedy_settings(remedy, dataset)
-    train_settings = {**settings.pop("train", {}), "seed": seed, "progress": False}
-    if lr is not None and not remedy.startswith("wgan"):
-        train_settings.update(lr_d=lr, lr_g=lr)
-    cfg = runs.load_config(dataset, steps=steps, init_seed=seed, train=train_settings, **settings)
-    source, G, D = runs.build(cfg)
-    config = cfg.training_config()
-    result = train.train(G, D, source, config)
-    seconds = result.seconds
-    if finetune:
-        slow = dataclasses.replace(
-            config, steps=finetune, lr_d=config.lr_d / 10, lr_g=config.lr_g / 10, seed=seed + 1_000
-        )
-        seconds += train.train(G, D, source, slow).seconds
-    x_fake = train.generate(G, n_samples, seed=10_000 + seed)
-    return metrics.mode_coverage(x_fake, source.centers, source.std), seconds
+REMEDIES = runs.REMEDIES  # their settings: gancourse.runs.remedy_settings (chapter 8 uses the same)
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -136,8 +88,8 @@ def main() -> None:
         for remedy in args.remedies:
             rows = []
             for seed in range(args.seeds):
-                cov, seconds = run_one(
-                    dataset, remedy, seed, args.steps, args.samples, args.lr, args.finetune
+                _, cov, seconds = runs.train_and_measure(
+                    dataset, remedy, seed, args.steps, args.samples, args.lr, args.finetune, progress=False
                 )
                 row = dict(dataset=dataset, remedy=remedy, seed=seed, steps=args.steps,
                            modes=cov.modes, high_quality=cov.high_quality,

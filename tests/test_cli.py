@@ -86,3 +86,19 @@ def test_truncated_checkpoint_is_reported_not_resumed(tmp_path, capsys):
 def test_module_entry_point_runs(tmp_path):
     done = subprocess.run([sys.executable, "-m", "gancourse", "presets"], capture_output=True, text=True, check=True)
     assert "dcgan" in done.stdout and "ring" in done.stdout
+
+
+def test_each_mode_collapse_remedy_switches_on_what_it_names():
+    assert runs.remedy_settings("pacgan", "ring") == {"pack": 2}
+    assert runs.remedy_settings("pacgan", "grid") == {"pack": 4}  # PacGAN's Table 1
+    assert runs.remedy_settings("noise", "grid")["train"]["instance_noise"] > 0
+    gp = runs.load_config("ring", train=runs.remedy_settings("wgan-gp", "ring")["train"]).training_config()
+    assert (gp.loss, gp.lr_d, gp.betas, gp.k) == ("wgan-gp", 1e-4, (0.0, 0.9), 5)
+    with pytest.raises(ValueError, match="unknown remedy 'unrolled'"):
+        runs.remedy_settings("unrolled", "ring")
+
+
+def test_train_and_measure_scores_a_short_packed_run():
+    samples, coverage, seconds = runs.train_and_measure("ring", "pacgan", seed=0, steps=5, n_samples=300, finetune=2)
+    assert samples.shape == (300, 2) and coverage.n_modes == 8 and seconds > 0
+    assert 0 <= coverage.modes <= 8 and 0.0 <= coverage.high_quality <= 1.0
