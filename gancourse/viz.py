@@ -123,8 +123,12 @@ def decision_grid(
     xlim: tuple[float, float],
     ylim: tuple[float, float],
     resolution: int = 100,
+    squash: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Evaluate :math:`D(x) = \\sigma(\\ell(x))` on a ``resolution`` x ``resolution`` grid.
+
+    With ``squash=False`` the raw outputs are returned: a WGAN critic's values :math:`f(x)`,
+    which no sigmoid turns into probabilities.
 
     The discriminator is put in eval mode for the evaluation (batch norm uses its running
     statistics and is not updated), then restored; the grid is sent to the device and dtype
@@ -134,10 +138,11 @@ def decision_grid(
         discriminator: maps points (N, 2) to logits (N,) or (N, 1).
         xlim, ylim: (lo, hi) of the grid along :math:`x_1` and :math:`x_2`.
         resolution: grid points per axis.
+        squash: apply the sigmoid (discriminators) or not (critics).
 
     Returns:
         ``(X1, X2, D)``, three arrays of shape (resolution, resolution) as from
-        ``np.meshgrid``; ``D`` in [0, 1].
+        ``np.meshgrid``; ``D`` in [0, 1] when squashed.
     """
     x1 = np.linspace(xlim[0], xlim[1], resolution)
     x2 = np.linspace(ylim[0], ylim[1], resolution)
@@ -156,7 +161,8 @@ def decision_grid(
         raise ValueError(
             f"the discriminator returned {logits.numel()} values for {points.shape[0]} points"
         )
-    D = torch.sigmoid(logits.float()).cpu().numpy().reshape(X1.shape)
+    values = torch.sigmoid(logits.float()) if squash else logits.float()
+    D = values.cpu().numpy().reshape(X1.shape)
     return X1, X2, D
 
 

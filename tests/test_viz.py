@@ -253,3 +253,14 @@ def test_slider_figure_is_a_live_widget_in_a_notebook(monkeypatch):
     slider.value = 3  # moving the slider redraws
     assert drawn[-1] == 3
     plt.close("all")
+
+
+def test_decision_grid_gives_a_critics_raw_scores_when_asked():
+    critic = nn.Linear(2, 1)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, -1.0]]))
+        critic.bias.fill_(0.5)
+    X1, X2, F = viz.decision_grid(critic, (-2, 2), (-1, 1), resolution=7, squash=False)
+    assert np.allclose(F, 3 * X1 - X2 + 0.5, atol=1e-6)  # unbounded, not squashed into (0, 1)
+    _, _, D = viz.decision_grid(critic, (-2, 2), (-1, 1), resolution=7)
+    assert np.allclose(D, 1 / (1 + np.exp(-F)), atol=1e-6)
