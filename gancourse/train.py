@@ -116,20 +116,25 @@ def seed_everything(seed: int) -> None:
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int, seed: int | None = None, device=None) -> torch.Tensor:
-    """The generation phase: D is discarded; draw ``z ~ N(0, I)`` and return ``G(z)`` on the CPU.
+def decode(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """``G(z)`` for given noise vectors ``z`` (N, z_dim), returned on the CPU.
 
     G is run in eval mode (batch norm uses its running statistics) and put back as it was.
     """
-    device = next(G.parameters()).device if device is None else torch.device(device)
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    z = torch.randn(n, G.z_dim, generator=generator).to(device)
+    device = next(G.parameters()).device
     was_training = G.training
     G.eval()
     try:
-        return G(z).cpu()
+        return G(z.to(device)).cpu()
     finally:
         G.train(was_training)
+
+
+def generate(G: nn.Module, n: int, seed: int | None = None) -> torch.Tensor:
+    """The generation phase: D is discarded; draw ``z ~ N(0, I)`` and return ``G(z)`` on the CPU
+    (see :func:`decode`)."""
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    return decode(G, torch.randn(n, G.z_dim, generator=generator))
 
 
 def fit_discriminator(

@@ -221,6 +221,8 @@ def test_generation_phase_needs_only_the_generator():
     a, b = train.generate(G, 100, seed=1), train.generate(G, 100, seed=1)
     assert a.shape == (100, 2) and torch.equal(a, b)
     assert G.training  # put back in train mode
+    z = torch.randn(100, G.z_dim, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(train.decode(G, z), a)  # generate is decode of fresh noise
 
 
 def test_a_discriminator_trained_against_a_fixed_generator_approaches_d_star():
