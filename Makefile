@@ -51,7 +51,7 @@ book: $(STAMP) data
 	  --path-output $(BOOK_OUT) --warningiserror --keep-going
 
 test: $(STAMP) data browser
-	GANCOURSE_BUDGET=smoke $(PY) -m pytest
+	GANCOURSE_BUDGET=smoke TORCH="$(TORCH)" $(PY) -m pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

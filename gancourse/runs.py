@@ -15,6 +15,7 @@ e.g. at the ``full`` budget on a GPU.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tomllib
@@ -228,12 +229,15 @@ def train_and_measure(
     lr: float | None = None,
     finetune: int = 0,
     progress: bool | None = None,
+    overrides: dict | None = None,
 ):
     """Train the toy GAN of ``dataset`` with one remedy and score it with :func:`~gancourse.metrics.mode_coverage`.
 
     ``finetune`` > 0 adds that many steps at a tenth of the learning rate (fresh optimisers):
     the modes are so narrow (3 std = 0.03 on the ring) that Adam's jitter at 1e-3 alone
     throws many samples out of them. ``lr`` overrides both players' rate (not for WGAN-GP).
+    ``overrides`` are :class:`RunConfig` settings applied last (its ``"train"`` entry
+    updates the training settings), e.g. ``{"pack": 2, "train": {"lr_d": 1e-4}}``.
 
     Returns:
         ``(samples, coverage, seconds)``: ``n_samples`` generated points (N, 2), their
@@ -245,6 +249,9 @@ def train_and_measure(
     train_settings = {**settings.pop("train", {}), "seed": seed, "progress": progress}
     if lr is not None and not remedy.startswith("wgan"):
         train_settings.update(lr_d=lr, lr_g=lr)
+    overrides = copy.deepcopy(overrides or {})
+    train_settings.update(overrides.pop("train", {}))
+    settings.update(overrides)
     config = load_config(dataset, steps=steps, init_seed=seed, train=train_settings, **settings)
     source, G, D = build(config)
     train_config = config.training_config()

@@ -17,10 +17,17 @@ def test_book_builds_without_warnings_and_links_each_chapter_to_colab(built_site
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     for chapter in (c["file"] for part in toc["parts"] for c in part["chapters"]):
         page = (html / f"{chapter}.html").read_text()
+        if not (ROOT / f"{chapter}.ipynb").exists():
+            continue  # a Markdown page: no notebook to launch
         colab = f"https://colab.research.google.com/github/{repo}/blob/{config['repository']['branch']}/{chapter}.ipynb"
         assert colab in page, f"{chapter}: no Colab launch link to {colab}"
-        assert "cell_output" in page, f"{chapter}: the page shows no executed output"
         assert "Traceback" not in page
+        if chapter.startswith("assignments/"):  # shown as handed out: stubs, no outputs, no solution
+            assert "NotImplementedError" in page and "cell_output" not in page, chapter
+            assert "BEGIN SOLUTION" not in page, f"{chapter}: a solution is on the site"
+        else:
+            assert "cell_output" in page, f"{chapter}: the page shows no executed output"
+    assert not (html / "assignments" / "solutions").exists(), "the solutions were published"
     for page_path in html.rglob("*.html"):
         page = page_path.read_text()
         # a self-contained site: every script and stylesheet comes from its own _static/

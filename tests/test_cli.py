@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from gancourse import runs
 from gancourse.__main__ import main
@@ -102,3 +103,13 @@ def test_train_and_measure_scores_a_short_packed_run():
     samples, coverage, seconds = runs.train_and_measure("ring", "pacgan", seed=0, steps=5, n_samples=300, finetune=2)
     assert samples.shape == (300, 2) and coverage.n_modes == 8 and seconds > 0
     assert 0 <= coverage.modes <= 8 and 0.0 <= coverage.high_quality <= 1.0
+
+
+def test_train_and_measure_overrides_are_the_same_as_the_remedy_they_spell_out():
+    packed, _, _ = runs.train_and_measure("ring", "pacgan", seed=0, steps=5, n_samples=200)
+    spelled, _, _ = runs.train_and_measure("ring", "gan", seed=0, steps=5, n_samples=200, overrides={"pack": 2})
+    slower_d, _, _ = runs.train_and_measure(
+        "ring", "pacgan", seed=0, steps=5, n_samples=200, overrides={"train": {"lr_d": 1e-5}}
+    )
+    assert torch.equal(packed, spelled)
+    assert not torch.equal(packed, slower_d)

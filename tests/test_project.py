@@ -21,8 +21,12 @@ if "google.colab" in sys.modules:
 
 def notebooks() -> list[Path]:
     listed = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout.split()
-    found = {p.relative_to(ROOT) for p in ROOT.glob("chapters/**/*.ipynb")}
+    found = {p.relative_to(ROOT) for pattern in ("chapters/**/*.ipynb", "assignments/**/*.ipynb") for p in ROOT.glob(pattern)}
     return sorted({Path(p) for p in listed} | found)
+
+
+def is_solution(path: Path) -> bool:
+    return path.parts[:2] == ("assignments", "solutions")
 
 
 def test_environment_yml_matches_pyproject():
@@ -43,14 +47,19 @@ def test_there_are_chapter_notebooks_and_the_toc_lists_them_all():
     for entry in entries:
         assert list(ROOT.glob(entry + ".*")), f"_toc.yml lists {entry}, which does not exist"
     for nb in notebooks():
-        assert str(nb.with_suffix("")) in entries, f"{nb} is not in _toc.yml"
+        if is_solution(nb):
+            assert str(nb.with_suffix("")) not in entries, f"{nb} is a solution: keep it off the site"
+        else:
+            assert str(nb.with_suffix("")) in entries, f"{nb} is not in _toc.yml"
 
 
 def test_notebooks_in_git_carry_no_outputs():
+    """Except the cells of the solutions whose outputs nbval compares (``# NBVAL_CHECK_OUTPUT``)."""
     for path in notebooks():
         nb = json.loads((ROOT / path).read_text())
         for cell in nb["cells"]:
-            if cell["cell_type"] == "code":
+            checked = is_solution(path) and "# NBVAL_CHECK_OUTPUT" in "".join(cell["source"])
+            if cell["cell_type"] == "code" and not checked:
                 assert cell["outputs"] == [], f"{path} has outputs committed; strip them"
                 assert cell["execution_count"] is None, f"{path} has execution counts committed"
 

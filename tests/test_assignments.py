@@ -1,0 +1,184 @@
+"""The assignments: student notebooks generated from the solutions, checks that catch mistakes.
+
+- every student notebook is what ``tools/assignments.py`` makes of its solution (none stale);
+- a student notebook holds no line of any solution;
+- run as handed out, every check cell stops (``NotImplementedError`` from the stubs) and
+  nothing else goes wrong;
+- the solutions pass their own checks (here in-process; nbval runs them as notebooks);
+- for every task, plausible wrong answers are put in place of the solution and the task's
+  check must stop them, with a message that names the mistake (``WRONG`` below).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import inprocess
+import pytest
+
+from gancourse.checks import CheckFailed
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import assignments as tool  # noqa: E402
+
+SOLUTIONS = sorted(tool.SOLUTIONS.glob("*.ipynb"))
+NAMES = [p.stem for p in SOLUTIONS]
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_there_are_at_least_five_assignments_and_each_has_its_student_notebook():
+    assert len(SOLUTIONS) >= 5, [p.name for p in SOLUTIONS]
+    for _, student in tool.pairs():
+        assert student.exists(), f"{student} is missing: run python tools/assignments.py"
+
+
+def test_student_notebooks_are_up_to_date_with_their_solutions():
+    stale = tool.out_of_date()
+    assert not stale, f"out of date: {[str(p.relative_to(ROOT)) for p in stale]}; run python tools/assignments.py"
+
+
+def test_the_generator_refuses_unpaired_markers():
+    broken = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                         "source": ["def f():\n", "    ### BEGIN SOLUTION\n", "    return 1\n"]}]}  # fmt: skip
+    with pytest.raises(tool.MarkerError, match="never closed"):
+        tool.student_version(broken, "broken.ipynb")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_student_notebook_contains_no_solution_line(name):
+    solution = load(tool.SOLUTIONS / f"{name}.ipynb")
+    student_text = "\n".join(inprocess.source(c) for c in load(tool.STUDENTS / f"{name}.ipynb")["cells"])
+    outside = set()
+    for cell in solution["cells"]:
+        text = inprocess.source(cell)
+        inside = set(tool.solution_lines(text))
+        outside |= {line.strip() for line in text.split("\n") if line not in inside}
+    hidden = [
+        line.strip()
+        for cell in solution["cells"]
+        for line in tool.solution_lines(inprocess.source(cell))
+        if line.strip() and not line.strip().startswith("#") and line.strip() not in outside
+    ]
+    assert hidden, f"{name}: the solution notebook marks no solution"
+    assert "BEGIN SOLUTION" not in student_text and "END SOLUTION" not in student_text
+    student_lines = {line.strip() for line in student_text.split("\n")}
+    leaked = [line for line in hidden if line in student_lines]
+    assert not leaked, f"{name}: solution lines in the student notebook: {leaked}"
+
+
+def check_cells(nb: dict) -> list[int]:
+    return [i for i, c in enumerate(nb["cells"]) if "check" in c["metadata"].get("tags", [])]
+
+
+def solution_cells(nb: dict) -> list[int]:
+    return [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and tool.solution_lines(inprocess.source(c))]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_solution_cell_is_followed_by_its_check(name):
+    nb = load(tool.SOLUTIONS / f"{name}.ipynb")
+    solutions, checks = solution_cells(nb), check_cells(nb)
+    assert solutions and checks
+    for here, there in zip(solutions, solutions[1:] + [len(nb["cells"])], strict=True):
+        assert any(here < c < there for c in checks), f"{name}: no check cell between cells {here} and {there}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_checks_stop_on_the_stubs_and_nothing_else_fails(name):
+    nb = load(tool.STUDENTS / f"{name}.ipynb")
+    runs = inprocess.run(nb, keep_going=True)
+    errors = {r.index: r.error for r in runs if r.error is not None}
+    for index, error in errors.items():
+        assert isinstance(error, NotImplementedError), f"{name} cell {index}: {type(error).__name__}: {error}"
+    for index in check_cells(nb):
+        assert index in errors, f"{name}: the check in cell {index} passes on the stubs"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_solutions_pass_their_checks(name, capsys):
+    nb = load(tool.SOLUTIONS / f"{name}.ipynb")
+    runs = inprocess.run(nb)
+    failed = [r for r in runs if r.error is not None]
+    assert not failed, f"{name} cell {failed[0].index}: {failed[0].error!r}"
+    out = capsys.readouterr().out
+    assert out.count("\N{CHECK MARK}") >= len(check_cells(nb)), out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_solutions_store_the_outputs_nbval_compares(name):
+    nb = load(tool.SOLUTIONS / f"{name}.ipynb")
+    checked = [c for c in nb["cells"] if c["cell_type"] == "code" and tool.CHECK_OUTPUT in inprocess.source(c)]
+    assert checked, f"{name}: no cell marked {tool.CHECK_OUTPUT}"
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        if cell in checked:
+            assert cell["outputs"], f"{name}: a checked cell has no stored output; run python tools/assignments.py --refresh"
+            assert cell["execution_count"], f"{name}: nbval skips a checked cell without an execution count"
+        else:
+            assert cell["outputs"] == [], f"{name}: outputs stored in an unchecked cell; strip them"
+            assert cell["execution_count"] is None
+
+
+# ----------------------------------------------------------------------------- wrong answers
+# tests/wrong_answers/<assignment>.py lists, for each task, plausible wrong answers:
+# WRONG = [(the function whose solution is replaced, the wrong body, what the check must say), ...]
+def wrong_answers() -> list[tuple[str, str, str, str]]:
+    found = []
+    for path in sorted((ROOT / "tests" / "wrong_answers").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"wrong_answers_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        found += [(path.stem, *entry) for entry in module.WRONG]
+    return found
+
+
+WRONG = wrong_answers()
+
+
+def inject(nb: dict, function: str, body: str) -> tuple[dict, int]:
+    """The notebook with the solution of ``function`` replaced by ``body``; and that cell's index."""
+    nb = json.loads(json.dumps(nb))
+    for index, cell in enumerate(nb["cells"]):
+        text = inprocess.source(cell)
+        if cell["cell_type"] == "code" and re.search(rf"^\s*def {function}\(", text, re.M):
+            (begin, end), *_ = tool.solution_regions(text)
+            lines = text.split("\n")
+            indent = re.match(r"\s*", lines[begin]).group()
+            cell["source"] = "\n".join(lines[:begin] + [indent + line for line in body.split("\n")] + lines[end + 1 :])
+            return nb, index
+    raise AssertionError(f"no solution cell defines {function}")
+
+
+@pytest.mark.parametrize(("name", "function", "body", "message"), WRONG, ids=[f"{w[0]}-{w[1]}-{w[3][:30]}" for w in WRONG])
+def test_a_wrong_answer_is_caught_by_its_check(name, function, body, message):
+    nb, index = inject(load(tool.SOLUTIONS / f"{name}.ipynb"), function, body)
+    check = min(c for c in check_cells(nb) if c > index)
+    runs = inprocess.run(nb, until=check)
+    failed = [r for r in runs if r.error is not None]
+    assert failed, f"the check in cell {check} let this wrong {function} through:\n{body}"
+    first = failed[0]
+    assert first.index == check, f"cell {first.index} failed before the check: {first.error!r}"
+    assert isinstance(first.error, CheckFailed), repr(first.error)
+    assert message in str(first.error), f"the message does not name the mistake ({message!r}): {first.error}"
+
+
+def test_every_assignment_has_wrong_answers_for_every_task():
+    for name in NAMES:
+        nb = load(tool.SOLUTIONS / f"{name}.ipynb")
+        functions = {
+            m.group(1)
+            for i in solution_cells(nb)
+            for m in [re.search(r"^\s*def (\w+)\(", inprocess.source(nb["cells"][i]), re.M)]
+            if m
+        }
+        tested = {w[1] for w in WRONG if w[0] == name}
+        assert functions and functions <= tested, f"{name}: no wrong answer injected for {sorted(functions - tested)}"
