@@ -52,6 +52,19 @@ def test_the_generator_refuses_unpaired_markers():
         tool.student_version(broken, "broken.ipynb")
 
 
+def test_solution_and_check_cells_carry_nbgrader_metadata():
+    for name in NAMES:
+        nb = load(tool.SOLUTIONS / f"{name}.ipynb")
+        for i in solution_cells(nb):
+            meta = nb["cells"][i]["metadata"]["nbgrader"]
+            assert meta["solution"] and not meta["locked"] and meta["grade_id"] == nb["cells"][i]["id"]
+        for i in check_cells(nb):
+            meta = nb["cells"][i]["metadata"]["nbgrader"]
+            assert meta["grade"] and meta["locked"] and meta["points"] == 1 and not meta["solution"]
+        ids = [c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"] if "nbgrader" in c["metadata"]]
+        assert len(ids) == len(set(ids)), f"{name}: grade ids repeat"
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_the_student_notebook_contains_no_solution_line(name):
     solution = load(tool.SOLUTIONS / f"{name}.ipynb")

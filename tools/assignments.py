@@ -14,12 +14,14 @@ marked region by a stub at the same indentation (in Markdown cells, by a prompt)
         # YOUR CODE HERE
         raise NotImplementedError("replace these two lines with your code")
 
-Outputs are stripped from both, except in the solution cells marked ``# NBVAL_CHECK_OUTPUT``:
+The solution cells and the check cells (tagged ``check``) carry nbgrader's cell metadata,
+so an nbgrader course can take the solution notebooks as they are. Outputs are stripped
+from both, except in the solution cells marked ``# NBVAL_CHECK_OUTPUT``:
 nbval compares what those cells print with what is stored (``--refresh`` stores it).
 
 Usage (from the repository root)::
 
-    python tools/assignments.py            # write the student notebooks
+    python tools/assignments.py            # write the student notebooks (and nbgrader's metadata)
     python tools/assignments.py --check    # exit 1 if a student notebook is out of date
     python tools/assignments.py --refresh  # run the solutions (smoke budget), store checked outputs
     python tools/assignments.py --refresh a1_gan_losses  # only that one
@@ -51,6 +53,10 @@ class MarkerError(ValueError):
     """A solution notebook whose solution markers do not pair up."""
 
 
+class SolutionFailed(RuntimeError):
+    """A solution notebook that raised an error when run."""
+
+
 def read(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -58,6 +64,13 @@ def read(path: Path) -> dict:
 def dumps(nb: dict) -> str:
     """The notebook as nbformat writes it (one-space indent, a final newline)."""
     return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def write(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` atomically: an interrupted write leaves the old notebook whole."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as f:
+        f.write(text)
+    os.replace(f.name, path)
 
 
 def source(cell: dict) -> str:
@@ -117,6 +130,28 @@ def stub_cell(cell: dict, where: str) -> dict:
     return new
 
 
+def with_nbgrader_metadata(nb: dict, name: str = "") -> dict:
+    """The solution notebook with nbgrader's cell metadata, so nbgrader can take it as it is.
+
+    A cell with a marked solution is a solution cell (a Markdown one is also graded by hand);
+    a cell tagged ``check`` is a locked, autograded test worth one point. ``grade_id`` is
+    the cell's id.
+    """
+    nb = copy.deepcopy(nb)
+    for i, cell in enumerate(nb["cells"]):
+        solution = bool(solution_regions(source(cell), f"{name} cell {i}"))
+        check = "check" in cell["metadata"].get("tags", [])
+        if not (solution or check):
+            cell["metadata"].pop("nbgrader", None)
+            continue
+        graded = check or cell["cell_type"] == "markdown"
+        meta = {"grade": graded, "grade_id": cell.get("id", f"cell-{i}"), "locked": check, "schema_version": 3, "solution": solution}
+        if graded:
+            meta["points"] = 1
+        cell["metadata"]["nbgrader"] = meta
+    return nb
+
+
 def student_version(nb: dict, name: str = "") -> dict:
     """The student notebook generated from a solution notebook."""
     student = copy.deepcopy(nb)
@@ -129,21 +164,30 @@ def pairs() -> list[tuple[Path, Path]]:
     return [(path, STUDENTS / path.name) for path in sorted(SOLUTIONS.glob("*.ipynb"))]
 
 
+def _generated(solution: Path) -> dict[Path, str]:
+    """What the solution (with nbgrader metadata) and its student notebook should hold."""
+    nb = with_nbgrader_metadata(read(solution), solution.name)
+    return {solution: dumps(nb), STUDENTS / solution.name: dumps(student_version(nb, solution.name))}
+
+
 def out_of_date() -> list[Path]:
+    """Solutions missing their nbgrader metadata, and student notebooks that differ from what their solution makes."""
     return [
-        student
-        for solution, student in pairs()
-        if not student.exists() or student.read_text(encoding="utf-8") != dumps(student_version(read(solution), solution.name))
+        path
+        for solution, _ in pairs()
+        for path, text in _generated(solution).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
 
 
-def write_students() -> list[Path]:
+def write_generated() -> list[Path]:
+    """Write the nbgrader metadata into the solutions and the student notebooks; return what changed."""
     written = []
-    for solution, student in pairs():
-        text = dumps(student_version(read(solution), solution.name))
-        if not student.exists() or student.read_text(encoding="utf-8") != text:
-            student.write_text(text, encoding="utf-8")
-            written.append(student)
+    for solution, _ in pairs():
+        for path, text in _generated(solution).items():
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                write(path, text)
+                written.append(path)
     return written
 
 
@@ -158,7 +202,11 @@ def refresh_outputs(path: Path, timeout: int = 600) -> None:
     os.environ.pop("MPLBACKEND", None)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            nbclient.NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": folder}}).execute()
+            try:
+                nbclient.NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": folder}}).execute()
+            except nbclient.exceptions.CellExecutionError as error:
+                last = re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])  # no colour codes
+                raise SolutionFailed(f"{path.name} does not run, so nothing was written: {last}") from None
     finally:
         os.environ.clear()
         os.environ.update(env_before)
@@ -170,7 +218,7 @@ def refresh_outputs(path: Path, timeout: int = 600) -> None:
         # nbval compares only cells that were run: a checked cell keeps its execution count
         cell["execution_count"] = ran.execution_count if checked else None
         cell["outputs"] = [_plain(output) for output in ran.outputs] if checked else []
-    path.write_text(dumps(stored), encoding="utf-8")
+    write(path, dumps(stored))
 
 
 def _plain(output) -> dict:
@@ -193,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             stale = out_of_date()
             for path in stale:
-                print(f"{path.relative_to(ROOT)} is out of date with its solution: run python tools/assignments.py")
+                print(f"{path.relative_to(ROOT)} is out of date: run python tools/assignments.py")
             return 1 if stale else 0
         if args.refresh:
             unknown = set(args.names) - {solution.stem for solution, _ in pairs()}
@@ -205,9 +253,9 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 print(f"running {solution.relative_to(ROOT)} ...", flush=True)
                 refresh_outputs(solution)
-        for path in write_students():
+        for path in write_generated():
             print(f"wrote {path.relative_to(ROOT)}")
-    except MarkerError as error:
+    except (MarkerError, SolutionFailed) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
