@@ -7,6 +7,7 @@ that branch never runs.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -43,4 +44,6 @@ def run(nb: dict, *, until: int | None = None, keep_going: bool = False) -> list
                 break
         else:
             runs.append(CellRun(index, None))
+    if "matplotlib.pyplot" in sys.modules:  # the notebook's figures would pile up in this process
+        sys.modules["matplotlib.pyplot"].close("all")
     return runs
