@@ -19,10 +19,6 @@ class CellRun:
     error: BaseException | None
 
 
-def source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
 def run(nb: dict, *, until: int | None = None, keep_going: bool = False) -> list[CellRun]:
     """Execute the code cells in order, up to and including cell ``until``.
 
@@ -37,7 +33,7 @@ def run(nb: dict, *, until: int | None = None, keep_going: bool = False) -> list
         if cell["cell_type"] != "code":
             continue
         try:
-            exec(compile(transform(source(cell)), f"<cell {index}>", "exec"), namespace)  # noqa: S102
+            exec(compile(transform("".join(cell["source"])), f"<cell {index}>", "exec"), namespace)  # noqa: S102
         except Exception as error:  # the notebook's own exception, kept for the test to inspect
             runs.append(CellRun(index, error))
             if not keep_going:

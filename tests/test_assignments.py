@@ -68,16 +68,16 @@ def test_solution_and_check_cells_carry_nbgrader_metadata():
 @pytest.mark.parametrize("name", NAMES)
 def test_the_student_notebook_contains_no_solution_line(name):
     solution = load(tool.SOLUTIONS / f"{name}.ipynb")
-    student_text = "\n".join(inprocess.source(c) for c in load(tool.STUDENTS / f"{name}.ipynb")["cells"])
+    student_text = "\n".join(tool.source(c) for c in load(tool.STUDENTS / f"{name}.ipynb")["cells"])
     outside = set()
     for cell in solution["cells"]:
-        text = inprocess.source(cell)
+        text = tool.source(cell)
         inside = set(tool.solution_lines(text))
         outside |= {line.strip() for line in text.split("\n") if line not in inside}
     hidden = [
         line.strip()
         for cell in solution["cells"]
-        for line in tool.solution_lines(inprocess.source(cell))
+        for line in tool.solution_lines(tool.source(cell))
         if line.strip() and not line.strip().startswith("#") and line.strip() not in outside
     ]
     assert hidden, f"{name}: the solution notebook marks no solution"
@@ -92,7 +92,7 @@ def check_cells(nb: dict) -> list[int]:
 
 
 def solution_cells(nb: dict) -> list[int]:
-    return [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and tool.solution_lines(inprocess.source(c))]
+    return [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and tool.solution_lines(tool.source(c))]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -128,7 +128,7 @@ def test_the_solutions_pass_their_checks(name, capsys):
 @pytest.mark.parametrize("name", NAMES)
 def test_the_solutions_store_the_outputs_nbval_compares(name):
     nb = load(tool.SOLUTIONS / f"{name}.ipynb")
-    checked = [c for c in nb["cells"] if c["cell_type"] == "code" and tool.CHECK_OUTPUT in inprocess.source(c)]
+    checked = [c for c in nb["cells"] if c["cell_type"] == "code" and tool.CHECK_OUTPUT in tool.source(c)]
     assert checked, f"{name}: no cell marked {tool.CHECK_OUTPUT}"
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
@@ -161,7 +161,7 @@ def inject(nb: dict, function: str, body: str) -> tuple[dict, int]:
     """The notebook with the solution of ``function`` replaced by ``body``; and that cell's index."""
     nb = json.loads(json.dumps(nb))
     for index, cell in enumerate(nb["cells"]):
-        text = inprocess.source(cell)
+        text = tool.source(cell)
         if cell["cell_type"] == "code" and re.search(rf"^\s*def {function}\(", text, re.M):
             (begin, end), *_ = tool.solution_regions(text)
             lines = text.split("\n")
@@ -190,7 +190,7 @@ def test_every_assignment_has_wrong_answers_for_every_task():
         functions = {
             m.group(1)
             for i in solution_cells(nb)
-            for m in [re.search(r"^\s*def (\w+)\(", inprocess.source(nb["cells"][i]), re.M)]
+            for m in [re.search(r"^\s*def (\w+)\(", tool.source(nb["cells"][i]), re.M)]
             if m
         }
         tested = {w[1] for w in WRONG if w[0] == name}

@@ -74,7 +74,7 @@ def write(path: Path, text: str) -> None:
 
 
 def source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    return "".join(cell["source"])  # a list of lines, or one string
 
 
 def lines_to_source(lines: list[str]) -> list[str]:
@@ -197,19 +197,13 @@ def refresh_outputs(path: Path, timeout: int = 600) -> None:
     import nbformat
 
     nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-    env_before = dict(os.environ)
-    os.environ["GANCOURSE_BUDGET"] = "smoke"
-    os.environ.pop("MPLBACKEND", None)
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            try:
-                nbclient.NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": folder}}).execute()
-            except nbclient.exceptions.CellExecutionError as error:
-                last = re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])  # no colour codes
-                raise SolutionFailed(f"{path.name} does not run, so nothing was written: {last}") from None
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"} | {"GANCOURSE_BUDGET": "smoke"}
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            nbclient.NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": folder}}).execute(env=env)
+        except nbclient.exceptions.CellExecutionError as error:
+            last = re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])  # no colour codes
+            raise SolutionFailed(f"{path.name} does not run, so nothing was written: {last}") from None
     stored = read(path)
     for cell, ran in zip(stored["cells"], nb.cells, strict=True):
         if cell["cell_type"] != "code":

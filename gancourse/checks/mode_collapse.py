@@ -98,14 +98,10 @@ def coverage(fn) -> None:
             "That counts modes within 1 standard deviation; the threshold is 3 standard deviations.": nearest[within[1.0]].unique().numel(),
             "That is the number of high-quality samples; count the distinct modes they sit on.": int(within[3.0].sum()),
         }, atol=0)
-    passed(task, f"agrees with the PacGAN definitions on {len(sets)} point sets "
-                 f"(a perfect sampler: {want_perfect(ring)})")
-
-
-def want_perfect(ring) -> str:
-    perfect = _sample_sets()[1]["perfect sampler"]
-    score = metrics.mode_coverage(perfect, ring.centers, ring.std)
-    return f"{score.modes}/8 modes, {100 * score.high_quality:.1f}% high quality; 1 - exp(-9/2) = {100 * (1 - math.exp(-4.5)):.1f}%"
+    perfect = metrics.mode_coverage(sets["perfect sampler"], centers, std)
+    passed(task, f"agrees with the PacGAN definitions on {len(sets)} point sets (a perfect sampler: "
+                 f"{perfect.modes}/8 modes, {100 * perfect.high_quality:.1f}% high quality; "
+                 f"1 - exp(-9/2) = {100 * (1 - math.exp(-4.5)):.1f}%)")
 
 
 def remedy(fn) -> list[tuple[torch.Tensor, metrics.ModeCoverage]]:
