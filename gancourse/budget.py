@@ -9,6 +9,10 @@
 Unset, the budget is ``book``. Notebooks never hard-code a step count; they ask::
 
     steps = budget.choose(smoke=50, book=3_000, full=20_000)
+
+A second knob, ``GANCOURSE_SEED`` (default 0), shifts the seeds of the training runs in the
+chapters (:func:`seed`): a page built with another value must still pass its checks, which
+is how the course makes sure that nothing it asserts about training hangs on one seed's luck.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TypeVar
 
 BUDGETS = ("smoke", "book", "full")
 ENV_VAR = "GANCOURSE_BUDGET"
+SEED_ENV_VAR = "GANCOURSE_SEED"
 DEFAULT = "book"
 
 T = TypeVar("T")
@@ -44,3 +49,15 @@ def choose(*, smoke: T, book: T, full: T, budget: str | None = None) -> T:
     if name not in BUDGETS:
         raise ValueError(f"unknown budget {name!r}; use one of {', '.join(BUDGETS)}.")
     return {"smoke": smoke, "book": book, "full": full}[name]
+
+
+def seed(base: int = 0) -> int:
+    """``base`` shifted by ``GANCOURSE_SEED`` (0 when unset): the seed a chapter's run ``base`` uses.
+
+    Raises:
+        ValueError: if the variable is not a non-negative integer.
+    """
+    value = os.environ.get(SEED_ENV_VAR, "").strip() or "0"
+    if not value.isdigit():
+        raise ValueError(f"{SEED_ENV_VAR}={value!r} is not a seed; set it to 0, 1, 2, ... (or unset it).")
+    return base + 1_000 * int(value)

@@ -99,6 +99,18 @@ class GaussianMixture:
         return self.centers[k] + self.std * noise
 
 
+@dataclass(frozen=True)
+class Empirical:
+    """The empirical distribution of a set of points: ``sample`` draws from them with replacement."""
+
+    points: torch.Tensor  # (N, d)
+
+    def sample(self, n: int, seed: int | None = None, generator: torch.Generator | None = None):
+        """``n`` of the points, shape (n, d), drawn uniformly with replacement."""
+        index = torch.randint(self.points.shape[0], (n,), generator=_generator(seed, generator))
+        return self.points[index]
+
+
 def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
     """``n_modes`` Gaussians evenly spaced on a circle: centres at angles :math:`2\\pi k/K`, k = 0..K-1.
 

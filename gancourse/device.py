@@ -12,6 +12,7 @@ import os
 import torch
 
 ENV_VAR = "GANCOURSE_DEVICE"
+THREADS_ENV_VAR = "GANCOURSE_THREADS"
 
 
 def default_device(preferred: str | torch.device | None = None) -> torch.device:
@@ -62,3 +63,19 @@ def _available(device: torch.device) -> bool:
     if accelerator is not None and accelerator.is_available():
         return accelerator.current_accelerator().type == device.type
     return False
+
+
+def set_cpu_threads(default: int = 1) -> int:
+    """Set PyTorch's CPU threads: ``GANCOURSE_THREADS`` if set, else ``default``; returns the number.
+
+    The course's networks are small, and one thread trains them fastest (more threads only
+    add synchronisation), so the chapters ask for 1. The variable lets a build check that
+    nothing the pages assert depends on it (``GANCOURSE_THREADS=2 make book``).
+    """
+    value = os.environ.get(THREADS_ENV_VAR, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{THREADS_ENV_VAR}={value!r} is not a number of threads; set it to 1, 2, ... or unset it.")
+        default = int(value)
+    torch.set_num_threads(default)
+    return default

@@ -3,6 +3,8 @@
 - :func:`mode_coverage`: on a Gaussian mixture with known centres (the 8-mode ring, the
   25-mode grid), how many modes a generator's samples reach, how many samples are
   high quality, and how evenly they spread over the modes (VEEGAN / PacGAN metrics).
+- :func:`sinkhorn_w1`: the Earth-Mover distance between two point sets, an independent
+  check on a WGAN critic's estimate.
 - :func:`frechet_classifier_distance`: the Fréchet distance between Gaussians fitted to
   two image sets in the feature space of :class:`FeatureClassifier`, a small CNN trained
   on the real data (:func:`train_feature_classifier`). It is FID's formula with our own
@@ -125,6 +127,38 @@ def _as_points(points, name: str) -> Tensor:
     if points.dim() != 2 or points.shape[0] == 0 or points.shape[1] == 0:
         raise ValueError(f"{name} must have shape (N, d) with N, d >= 1, got {tuple(points.shape)}")
     return points
+
+
+# --------------------------------------------------------------------------- Earth-Mover distance
+
+
+def sinkhorn_w1(x, y, eps: float = 0.01, iters: int = 300) -> float:
+    """The Earth-Mover distance between two point sets, by Sinkhorn's algorithm (Cuturi, 2013).
+
+    Each point carries mass 1/n (1/m). Entropic regularisation turns the transport problem
+    into :math:`\\min_\\gamma \\mathbb E_\\gamma\\|x - y\\| - \\varepsilon H(\\gamma)`, solved by
+    alternating scalings of the rows and columns of :math:`e^{-C/\\varepsilon}` (here in the
+    log domain, stable for small :math:`\\varepsilon`). Returns the transport cost
+    :math:`\\sum_{ij}\\gamma_{ij}\\|x_i - y_j\\|` of the resulting plan: a little above the
+    exact distance of the two sets for a small :math:`\\varepsilon` (in the units of the data).
+    The distance between two *samples* is itself above that of their distributions, by a
+    sampling bias that shrinks as n grows.
+
+    Args:
+        x, y: point sets (n, d) and (m, d), numpy or torch.
+        eps: the regularisation, in the units of the data.
+        iters: Sinkhorn iterations.
+    """
+    x, y = _as_points(x, "x").double(), _as_points(y, "y").double()
+    cost = torch.cdist(x, y)
+    log_a = torch.full((len(x),), -math.log(len(x)), dtype=torch.float64)
+    log_b = torch.full((len(y),), -math.log(len(y)), dtype=torch.float64)
+    u, v = torch.zeros_like(log_a), torch.zeros_like(log_b)
+    for _ in range(iters):
+        u = eps * (log_a - torch.logsumexp((v[None, :] - cost) / eps, dim=1))
+        v = eps * (log_b - torch.logsumexp((u[:, None] - cost) / eps, dim=0))
+    plan = torch.exp((u[:, None] + v[None, :] - cost) / eps)
+    return float((plan * cost).sum())
 
 
 # --------------------------------------------------------------------------- Fréchet distance

@@ -1,7 +1,9 @@
 """The course's networks. Discriminators and critics return one raw score per sample, shape (N,):
 a logit for the GAN losses (D = sigmoid(logit)), the critic value f(x) for the WGAN losses.
 
-- :class:`MLPGenerator`, :class:`MLPDiscriminator`: fully connected, for toy 1-D/2-D data.
+- :class:`MLPGenerator`, :class:`MLPDiscriminator`: fully connected, for toy 1-D/2-D data;
+  the discriminator can pack samples (PacGAN), use maxout units (PacGAN's own networks) and
+  see the spread of its batch (:class:`MinibatchStd`).
 - :class:`DCGANGenerator`, :class:`DCGANDiscriminator`: Radford et al. (2016) adapted to 28x28.
 - :class:`WGANCritic`: the DCGAN discriminator without batch norm (the gradient penalty is
   per-sample, and batch norm couples the samples of a batch).
@@ -27,34 +29,105 @@ def mlp(n_in: int, n_out: int, hidden: int, depth: int, activation: type[nn.Modu
 
 
 class MLPGenerator(nn.Module):
-    """G: z in R^{z_dim} -> x in R^{x_dim}, a fully connected network with ReLU and a linear output."""
+    """G: z in R^{z_dim} -> x in R^{x_dim}, a fully connected network with ReLU and a linear output.
 
-    def __init__(self, z_dim: int = 4, x_dim: int = 2, hidden: int = 128, depth: int = 3):
+    ``batch_norm=True`` puts batch normalisation before every ReLU (and drops the biases it
+    makes redundant), as in PacGAN's generator (Lin et al., 2018).
+    """
+
+    def __init__(self, z_dim: int = 4, x_dim: int = 2, hidden: int = 128, depth: int = 3, batch_norm: bool = False):
         super().__init__()
         self.z_dim, self.x_dim = z_dim, x_dim
-        self.net = mlp(z_dim, x_dim, hidden, depth, nn.ReLU)
+        if batch_norm:
+            if depth < 1 or hidden < 1:
+                raise ValueError(f"an MLP needs depth >= 1 and hidden >= 1, got depth={depth}, hidden={hidden}")
+            layers: list[nn.Module] = []
+            for width in [z_dim] + [hidden] * (depth - 1):
+                layers += [nn.Linear(width, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU()]
+            self.net = nn.Sequential(*layers, nn.Linear(hidden, x_dim))
+        else:
+            self.net = mlp(z_dim, x_dim, hidden, depth, nn.ReLU)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
 
 
+class Maxout(nn.Module):
+    """A maxout layer (Goodfellow et al., 2013): :math:`h_i = \\max_{j \\le k} (W_j x + b_j)_i`.
+
+    ``pieces`` = k linear maps share the input; each output unit keeps the largest of its k
+    values, a learned convex piecewise-linear activation. (n, n_in) -> (n, n_out).
+    """
+
+    def __init__(self, n_in: int, n_out: int, pieces: int):
+        super().__init__()
+        if pieces < 1:
+            raise ValueError(f"a maxout layer needs at least 1 piece, got {pieces}")
+        self.n_out, self.pieces = n_out, pieces
+        self.linear = nn.Linear(n_in, n_out * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).view(x.shape[0], self.n_out, self.pieces).amax(dim=2)
+
+
+class MinibatchStd(nn.Module):
+    """Minibatch standard deviation (Karras et al., 2018): show D the spread of the batch.
+
+    Appends to every row of x (n, d) the standard deviation of each column over the batch,
+    :math:`s_i = \\mathrm{std}_n(x_{n,i})`: (n, d) -> (n, 2d). A collapsed generator's batch has
+    s close to 0 and a real batch does not, so the discriminator can reject a lack of
+    diversity that no single sample shows. Karras et al. append the average of such
+    deviations to a late layer of an image discriminator; for 2-D points the spread of the
+    raw coordinates is the telling statistic, so :class:`MLPDiscriminator` appends it to its
+    input.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] < 2:
+            raise ValueError("minibatch standard deviation needs batches of at least 2 samples")
+        return torch.cat([x, x.std(dim=0, keepdim=True).expand_as(x)], dim=1)
+
+
 class MLPDiscriminator(nn.Module):
     """D: x in R^{x_dim} -> one logit, a fully connected network with LeakyReLU(0.2).
 
-    ``pack`` > 1 makes it a PacGAN discriminator (Lin et al., 2018): it scores ``pack``
-    samples at once, concatenated, and the batch it sees has N/pack rows.
+    - ``pack`` > 1 makes it a PacGAN discriminator (Lin et al., 2018): it scores ``pack``
+      samples at once, concatenated, and the batch it sees has N/pack rows.
+    - ``maxout`` > 1 replaces each linear layer + LeakyReLU by a :class:`Maxout` layer with
+      that many pieces (PacGAN's discriminator: 3 x 200 units, 5 pieces).
+    - ``minibatch_std=True`` appends the batch's :class:`MinibatchStd` to every input. The
+      score of a sample then depends on its batch: score real and fake batches separately
+      (the training loop does).
     """
 
-    def __init__(self, x_dim: int = 2, hidden: int = 128, depth: int = 3, pack: int = 1):
+    def __init__(
+        self,
+        x_dim: int = 2,
+        hidden: int = 128,
+        depth: int = 3,
+        pack: int = 1,
+        maxout: int = 0,
+        minibatch_std: bool = False,
+    ):
         super().__init__()
         if pack < 1:
             raise ValueError(f"pack must be >= 1, got {pack}")
+        if depth < 1 or hidden < 1:
+            raise ValueError(f"an MLP needs depth >= 1 and hidden >= 1, got depth={depth}, hidden={hidden}")
         self.x_dim, self.pack = x_dim, pack
-        self.net = mlp(x_dim * pack, 1, hidden, depth, lambda: nn.LeakyReLU(0.2))
+        self.minibatch_std = MinibatchStd() if minibatch_std else None
+        layers: list[nn.Module] = []
+        width = x_dim * pack * (2 if minibatch_std else 1)
+        for _ in range(depth):
+            layers += [Maxout(width, hidden, maxout)] if maxout > 1 else [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
+            width = hidden
+        self.net = nn.Sequential(*layers, nn.Linear(width, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[0] % self.pack:
             raise ValueError(f"batch of {x.shape[0]} cannot be split into packs of {self.pack}")
+        if self.minibatch_std is not None:
+            x = self.minibatch_std(x)
         return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)
 
 

@@ -16,6 +16,7 @@ e.g. at the ``full`` budget on a GPU.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import tomllib
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from . import budget, data, models, train
+from . import budget, data, metrics, models, train
 
 DATASETS = ("gaussian", "ring", "grid", "fashion-mnist", "mnist")
 MODELS = ("mlp", "dcgan")
@@ -44,6 +45,13 @@ class RunConfig:
     ngf: int = 64  # DCGAN generator feature maps
     ndf: int = 64  # DCGAN discriminator feature maps
     limit: int | None = None  # use only the first `limit` training images
+    batch_norm: bool = False  # MLP generator: batch norm before each ReLU (PacGAN's generator)
+    hidden_d: int | None = None  # MLP discriminator width (None: `hidden`)
+    depth_d: int | None = None  # MLP discriminator hidden layers (None: `depth`)
+    maxout: int = 0  # MLP discriminator: maxout units with this many pieces (0: LeakyReLU units)
+    minibatch_std: bool = False  # MLP discriminator: sees its batch's standard deviation (Karras et al., 2018)
+    init_std: float | None = None  # MLP weights ~ N(0, init_std), biases 0 (PacGAN: 0.02); None: PyTorch's default
+    n_train: int | None = None  # toy data: a fixed training set of this many points (PacGAN: 100,000); None: fresh draws
     steps: dict | int = field(default_factory=lambda: {"smoke": 200, "book": 5_000, "full": 25_000})
     train: dict = field(default_factory=dict)  # TrainConfig fields other than steps
     init_seed: int = 0  # seeds the models' initial weights
@@ -64,9 +72,11 @@ class RunConfig:
             raise ValueError(f"unknown training setting(s) {sorted(unknown)}; known: {sorted(TRAIN_FIELDS)}.")
         if isinstance(self.steps, dict) and set(self.steps) != set(budget.BUDGETS):
             raise ValueError(f"steps must be a number or give all of {budget.BUDGETS}, got {sorted(self.steps)}.")
-        for name in ("z_dim", "hidden", "depth", "pack", "ngf", "ndf"):
-            if getattr(self, name) < 1:
+        for name in ("z_dim", "hidden", "depth", "pack", "ngf", "ndf", "hidden_d", "depth_d", "n_train"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.maxout < 0 or (self.init_std is not None and not self.init_std > 0):
+            raise ValueError(f"maxout must be >= 0 and init_std positive, got {self.maxout} and {self.init_std}.")
         self.training_config()  # validate the training settings now, not after loading data
 
     def steps_for(self, budget_name: str | None = None) -> int:
@@ -85,10 +95,44 @@ PRESETS: dict[str, dict] = {
         steps={"smoke": 1_000, "book": 3_000, "full": 10_000},
         train={"batch_size": 256, "lr_d": 2e-4, "lr_g": 2e-4},
     ),
-    # Chapter 8: mode collapse, PacGAN's settings (MLPs of 128, batch 256).
+    # The mode-collapse benchmarks (8 Gaussians on a ring, 25 on a grid) with the course's small
+    # networks: MLPs of 3 x 128, batch 256, Adam 1e-3. Not PacGAN's networks (see below).
     "ring": dict(dataset="ring", train={"batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3}),
     "grid": dict(dataset="grid", train={"batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3}),
     "ring-wgan-gp": dict(dataset="ring", train={"loss": "wgan-gp", "batch_size": 256}),
+    # Chapter 8: a generator that learns ten times faster than its discriminator (the rates of
+    # the unrolled-GAN authors' toy notebook) jumps to wherever D is fooled most before D can
+    # react: it collapses on the ring.
+    "ring-collapse": dict(
+        dataset="ring", steps={"smoke": 150, "book": 2_000, "full": 10_000},
+        train={"batch_size": 256, "lr_d": 1e-4, "lr_g": 1e-3},
+    ),
+    # The course's best recipe for the two benchmarks (benchmarks/bench_modes.py): the small
+    # discriminator, a generator twice as wide, the R1 penalty (gamma 0.1), and a learning rate
+    # that drops tenfold at 60 % and again at 85 % of the run.
+    "best-ring": dict(
+        dataset="ring", hidden=256, hidden_d=128, steps={"smoke": 200, "book": 20_000, "full": 20_000},
+        train={"batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3, "r1_gamma": 0.1, "lr_milestones": (0.6, 0.85)},
+    ),
+    "best-grid": dict(
+        dataset="grid", hidden=256, hidden_d=128, steps={"smoke": 200, "book": 20_000, "full": 20_000},
+        train={"batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3, "r1_gamma": 0.1, "lr_milestones": (0.6, 0.85)},
+    ),
+    # PacGAN's own synthetic experiments (Lin et al., 2018; their repository's
+    # synthetic_data_experiments/2D{Ring,Grid}_GAN&PacGAN/config.py): G 4 x 400 ReLU with batch
+    # norm, D 3 x 200 maxout units of 5 pieces, weights ~ N(0, 0.02), Adam 1e-4 with beta1 = 0.8,
+    # 100 (packs of) samples per batch, 100,000 training points, 400 epochs of 1,000 steps, and
+    # simultaneous updates (their code steps G on its gradient from before D's step).
+    "pacgan-ring": dict(
+        dataset="ring", hidden=400, depth=4, batch_norm=True, hidden_d=200, depth_d=3, maxout=5,
+        init_std=0.02, n_train=100_000, steps={"smoke": 50, "book": 10_000, "full": 400_000},
+        train={"batch_size": 100, "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.8, 0.999), "simultaneous": True},
+    ),
+    "pacgan-grid": dict(
+        dataset="grid", hidden=400, depth=4, batch_norm=True, hidden_d=200, depth_d=3, maxout=5,
+        init_std=0.02, n_train=100_000, steps={"smoke": 50, "book": 10_000, "full": 400_000},
+        train={"batch_size": 100, "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.8, 0.999), "simultaneous": True},
+    ),
     # Chapter 5: DCGAN on Fashion-MNIST.
     "dcgan": dict(
         dataset="fashion-mnist", model="dcgan", z_dim=100,
@@ -104,12 +148,17 @@ PRESETS: dict[str, dict] = {
 }  # fmt: skip
 
 
-def load_config(preset: str | None = None, path: str | os.PathLike | None = None, **overrides) -> RunConfig:
+def load_config(
+    preset: str | None = None, path: str | os.PathLike | None = None, *, seed: int | None = None, **overrides
+) -> RunConfig:
     """A :class:`RunConfig` from a preset, then a TOML file, then keyword overrides (later wins).
 
     A TOML file may name its own base with ``preset = "ring"``; its ``[train]`` table holds
-    :class:`~gancourse.train.TrainConfig` settings.
+    :class:`~gancourse.train.TrainConfig` settings. ``seed`` sets both the models' initial
+    weights (``init_seed``) and the training loop's random numbers (``train.seed``).
     """
+    if seed is not None:
+        overrides = {**overrides, "init_seed": seed, "train": {**overrides.get("train", {}), "seed": seed}}
     settings: dict = {}
     file_settings: dict = {}
     if path is not None:
@@ -135,19 +184,40 @@ def load_config(preset: str | None = None, path: str | os.PathLike | None = None
     return RunConfig(**settings)
 
 
-def build(config: RunConfig):
-    """The real data and fresh models (seeded with ``config.init_seed``) for a run."""
+def distribution(config: RunConfig):
+    """The toy distribution of a run (the Gaussian, the ring or the grid); ``None`` for images."""
     if config.dataset == "gaussian":
-        source = data.gaussian_2d()
-    elif config.dataset in ("ring", "grid"):
-        source = getattr(data, config.dataset)()
-    else:
+        return data.gaussian_2d()
+    if config.dataset in ("ring", "grid"):
+        return getattr(data, config.dataset)()
+    return None
+
+
+def build(config: RunConfig):
+    """The real data and fresh models (seeded with ``config.init_seed``) for a run.
+
+    The data are a sampler that draws fresh points at every step, or, with ``n_train``, a
+    fixed training set of that many points (drawn with ``init_seed``), read in epochs.
+    """
+    source = distribution(config)
+    if source is None:
         loader = data.fashion_mnist if config.dataset == "fashion-mnist" else data.mnist
         source = loader(limit=config.limit, download=True)
+    elif config.n_train is not None:
+        source = source.sample(config.n_train, seed=config.init_seed)
     torch.manual_seed(config.init_seed)
     if config.model == "mlp":
-        G = models.MLPGenerator(config.z_dim, 2, config.hidden, config.depth)
-        D = models.MLPDiscriminator(2, config.hidden, config.depth, pack=config.pack)
+        G = models.MLPGenerator(config.z_dim, 2, config.hidden, config.depth, batch_norm=config.batch_norm)
+        D = models.MLPDiscriminator(
+            2, config.hidden_d or config.hidden, config.depth_d or config.depth, pack=config.pack,
+            maxout=config.maxout, minibatch_std=config.minibatch_std,
+        )  # fmt: skip
+        if config.init_std is not None:
+            for module in (*G.modules(), *D.modules()):
+                if isinstance(module, torch.nn.Linear):
+                    torch.nn.init.normal_(module.weight, 0.0, config.init_std)
+                    if module.bias is not None:
+                        torch.nn.init.zeros_(module.bias)
     else:
         G = models.DCGANGenerator(config.z_dim, config.ngf)
         loss = config.train.get("loss", "nonsaturating")
@@ -164,7 +234,7 @@ def run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False, devi
     (out / "config.json").write_text(json.dumps({**asdict(config), "resolved_train": asdict(train_config)}, indent=2))
     result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume)
     (out / "history.json").write_text(json.dumps(result.history))
-    _write_samples(G, source, config, out)
+    _write_samples(G, distribution(config), config, out)
     return result
 
 
@@ -173,15 +243,13 @@ def _write_samples(G, source, config: RunConfig, out: Path) -> None:
 
     from . import viz
 
-    if config.model == "dcgan":
+    if source is None:
         fig = viz.show_grid(train.generate(G, 64, seed=0), nrow=8).figure
     else:
         fake = train.generate(G, 2_500, seed=0)
         centers = getattr(source, "centers", None)
         fig = viz.plot_samples_2d(source.sample(2_500, seed=0), fake, centers=centers).figure
         if centers is not None:
-            from . import metrics
-
             coverage = metrics.mode_coverage(fake, centers, source.std)
             summary = {"modes": coverage.modes, "n_modes": coverage.n_modes,
                        "high_quality": coverage.high_quality, "reverse_kl": coverage.reverse_kl}  # fmt: skip
@@ -192,74 +260,137 @@ def _write_samples(G, source, config: RunConfig, out: Path) -> None:
 
 # --------------------------------------------------------------------------- mode collapse
 
-REMEDIES = ("gan", "minimax", "pacgan", "wgan-gp", "noise", "r1", "pacgan-r1")
+REMEDIES = ("gan", "minimax", "pacgan", "minibatch-std", "wgan-gp", "noise", "r1")
 PACK = {"ring": 2, "grid": 4}  # the packing degrees of PacGAN's Table 1 (Lin et al., 2018)
 NOISE_STD = {"ring": 0.05, "grid": 0.25}  # instance noise: about 5 mode widths, annealed to 0
 R1_GAMMA = 0.1  # small: the modes are tight (std 0.01 / 0.05), so D must stay steep
+# WGAN-GP as Gulrajani et al.'s own toy script (gan_toy.py) runs it on the 8 Gaussians: a weak
+# penalty, Adam's beta1 = 0.5, five critic steps per generator step.
+WGAN_GP_TOY = {"loss": "wgan-gp", "gp_lambda": 0.1, "betas": (0.5, 0.9), "k": 5}
 
 
-def remedy_settings(remedy: str, dataset: str) -> dict:
-    """:class:`RunConfig` overrides that switch one mode-collapse remedy on, over the dataset's preset.
+def remedy_settings(remedy: str, preset: str) -> dict:
+    """:class:`RunConfig` overrides that switch one mode-collapse remedy on, over a ring or grid preset.
 
     ``gan``: the plain non-saturating GAN; ``minimax``: the saturating loss; ``pacgan``: D
-    scores packs of 2 (ring) or 4 (grid) samples; ``wgan-gp``: the paper's settings;
-    ``noise``: instance noise; ``r1``: the R1 penalty; ``pacgan-r1``: both of those.
+    scores packs of 2 (ring) or 4 (grid) samples (with PacGAN's own networks, 100 packs per
+    batch, as in the paper); ``minibatch-std``: D sees its batch's standard deviation;
+    ``wgan-gp``: the settings of Gulrajani et al.'s toy script (:data:`WGAN_GP_TOY`);
+    ``noise``: instance noise; ``r1``: the R1 penalty. The learning rates stay the preset's.
     """
     if remedy not in REMEDIES:
         raise ValueError(f"unknown remedy {remedy!r}; choose one of {', '.join(REMEDIES)}.")
+    config = load_config(preset)
+    dataset = config.dataset
     if dataset not in PACK:
-        raise ValueError(f"remedies are defined for the 'ring' and 'grid' mixtures, not {dataset!r}.")
+        raise ValueError(f"remedies are defined for the 'ring' and 'grid' mixtures, not {dataset!r} (preset {preset!r}).")
+    packed = {"pack": PACK[dataset]}
+    if config.maxout:  # PacGAN's networks: the batch holds 100 packs, whatever their size
+        packed["train"] = {"batch_size": config.training_config().batch_size * PACK[dataset]}
     return {
         "gan": {},
         "minimax": {"train": {"loss": "minimax"}},
-        "pacgan": {"pack": PACK[dataset]},
-        "wgan-gp": {"train": {"loss": "wgan-gp", "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.0, 0.9)}},
+        "pacgan": packed,
+        "minibatch-std": {"minibatch_std": True},
+        "wgan-gp": {"train": dict(WGAN_GP_TOY)},
         "noise": {"train": {"instance_noise": NOISE_STD[dataset]}},
         "r1": {"train": {"r1_gamma": R1_GAMMA}},
-        "pacgan-r1": {"pack": PACK[dataset], "train": {"r1_gamma": R1_GAMMA}},
     }[remedy]
 
 
+@dataclass
+class ToyRun:
+    """One toy GAN trained and measured by :func:`train_and_measure`."""
+
+    samples: torch.Tensor  # (n_samples, 2) generated points, on the CPU
+    coverage: metrics.ModeCoverage  # their mode coverage
+    seconds: float  # training time
+    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)  # step -> samples on the same noise
+    history: dict[str, list[float]] = field(default_factory=dict)  # train.train's history, all phases
+    G: torch.nn.Module | None = None  # the trained generator, on the CPU
+    D: torch.nn.Module | None = None  # the trained discriminator (or critic), on the CPU
+
+
 def train_and_measure(
-    dataset: str,
-    remedy: str,
-    seed: int,
-    steps: int,
+    preset: str,
+    remedy: str = "gan",
+    seed: int = 0,
+    steps: int | None = None,
     n_samples: int = 2_500,
     lr: float | None = None,
     finetune: int = 0,
     progress: bool | None = None,
     overrides: dict | None = None,
-):
-    """Train the toy GAN of ``dataset`` with one remedy and score it with :func:`~gancourse.metrics.mode_coverage`.
+    snapshots: tuple[int, ...] = (),
+) -> ToyRun:
+    """Train the toy GAN of a ring or grid preset with one remedy; score it with :func:`~gancourse.metrics.mode_coverage`.
 
-    ``finetune`` > 0 adds that many steps at a tenth of the learning rate (fresh optimisers):
-    the modes are so narrow (3 std = 0.03 on the ring) that Adam's jitter at 1e-3 alone
-    throws many samples out of them. ``lr`` overrides both players' rate (not for WGAN-GP).
+    ``seed`` seeds the initial weights, the training set (if the preset has one), the
+    batches and the noise. ``steps``: generator steps (None: the preset's for the budget).
+    ``finetune`` > 0 adds that many steps at a tenth of the learning rates (fresh
+    optimisers): the modes are so narrow (3 std = 0.03 on the ring) that Adam's jitter at
+    1e-3 alone throws many samples out of them. ``lr`` overrides both players' rate.
     ``overrides`` are :class:`RunConfig` settings applied last (its ``"train"`` entry
     updates the training settings), e.g. ``{"pack": 2, "train": {"lr_d": 1e-4}}``.
+    ``snapshots``: steps at which to keep ``n_samples`` generated points (0 = before training).
 
     Returns:
-        ``(samples, coverage, seconds)``: ``n_samples`` generated points (N, 2), their
-        :class:`~gancourse.metrics.ModeCoverage`, and the training time.
+        A :class:`ToyRun`; the final samples and the snapshots use the same noise.
     """
-    from . import metrics
-
-    settings = remedy_settings(remedy, dataset)
+    settings = remedy_settings(remedy, preset)
     train_settings = {**settings.pop("train", {}), "seed": seed, "progress": progress}
-    if lr is not None and not remedy.startswith("wgan"):
+    if lr is not None:
         train_settings.update(lr_d=lr, lr_g=lr)
     overrides = copy.deepcopy(overrides or {})
     train_settings.update(overrides.pop("train", {}))
     settings.update(overrides)
-    config = load_config(dataset, steps=steps, init_seed=seed, train=train_settings, **settings)
+    steps_arg = {} if steps is None else {"steps": steps}
+    config = load_config(preset, init_seed=seed, train=train_settings, **steps_arg, **settings)
+    mixture = distribution(config)
     source, G, D = build(config)
     train_config = config.training_config()
-    seconds = train.train(G, D, source, train_config).seconds
+    z = torch.randn(n_samples, G.z_dim, generator=torch.Generator().manual_seed(10_000 + seed))
+    kept: dict[int, torch.Tensor] = {}
+    wanted = set(snapshots)
+
+    def keep(step: int, G, D) -> None:
+        if step in wanted:
+            kept[step] = train.decode(G, z)
+
+    keep(0, G, D)
+    phases = [train_config]
     if finetune:
-        slow = replace(
-            train_config, steps=finetune, lr_d=train_config.lr_d / 10, lr_g=train_config.lr_g / 10, seed=seed + 1_000
-        )
-        seconds += train.train(G, D, source, slow).seconds
-    samples = train.generate(G, n_samples, seed=10_000 + seed)
-    return samples, metrics.mode_coverage(samples, source.centers, source.std), seconds
+        lr_d, lr_g = train_config.lr_d / 10, train_config.lr_g / 10
+        phases.append(replace(train_config, steps=finetune, lr_d=lr_d, lr_g=lr_g, seed=seed + 1_000))
+    seconds, done, history = 0.0, 0, {}
+    for phase in phases:
+        callback = functools.partial(_keep_at, keep, done)
+        result = train.train(G, D, source, phase, callback=callback, callback_every=1 if wanted else 0)
+        for key, values in result.history.items():
+            history.setdefault(key, []).extend([done + v for v in values] if key == "step" else values)
+        seconds += result.seconds
+        done += phase.steps
+    samples = train.decode(G, z)
+    coverage = metrics.mode_coverage(samples, mixture.centers, mixture.std)
+    return ToyRun(samples, coverage, seconds, kept, history, G.cpu(), D.cpu())
+
+
+def _keep_at(keep, offset: int, step: int, G, D) -> None:
+    keep(offset + step, G, D)
+
+
+def compare_remedies(
+    preset: str, remedies, seeds, steps: int | None = None, workers: int | None = None, **kwargs
+) -> dict[tuple[str, int], ToyRun]:
+    """:func:`train_and_measure` for every remedy and seed, side by side in parallel processes.
+
+    Returns:
+        ``{(remedy, seed): ToyRun}``. Keyword arguments go to every run (``finetune``,
+        ``snapshots``, ``overrides``, ...); ``workers`` as in :func:`gancourse.parallel.map`.
+    """
+    from . import parallel
+
+    keys = [(remedy, seed) for remedy in remedies for seed in seeds]
+    kwargs.setdefault("progress", False)  # a worker's progress bar would not reach the notebook
+    jobs = [dict(preset=preset, remedy=remedy, seed=seed, steps=steps, **kwargs) for remedy, seed in keys]
+    return dict(zip(keys, parallel.map(train_and_measure, jobs, workers), strict=True))

@@ -65,6 +65,8 @@ class TrainConfig:
     gp_lambda: float = 10.0  # WGAN-GP penalty weight
     r1_gamma: float = 0.0  # R1 penalty on real data for the GAN losses (0: off)
     instance_noise: float = 0.0  # std of noise added to D's inputs, annealed linearly to 0 (0: off)
+    lr_milestones: tuple[float, ...] = ()  # fractions of `steps` after which both learning rates drop tenfold
+    simultaneous: bool = False  # G steps on its gradient from before D's step (PacGAN's code); False: after
     seed: int = 0
     log_every: int = 25  # steps between history flushes (and NaN checks)
     checkpoint_every: int = 0  # steps between checkpoints; 0: only at the end
@@ -93,6 +95,13 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}.")
         if self.gp_lambda < 0 or self.r1_gamma < 0 or self.instance_noise < 0:
             raise ValueError("gp_lambda, r1_gamma and instance_noise cannot be negative.")
+        self.lr_milestones = tuple(self.lr_milestones)
+        if any(not 0 < m < 1 for m in self.lr_milestones) or list(self.lr_milestones) != sorted(self.lr_milestones):
+            raise ValueError(f"lr_milestones must be increasing fractions of the run in (0, 1), got {self.lr_milestones!r}.")
+
+    def lr_factor(self, step: int) -> float:
+        """The learning rates' multiplier at generator step ``step`` (1, 2, ...): 0.1 per milestone passed."""
+        return 0.1 ** sum(step > m * self.steps for m in self.lr_milestones)
 
     @property
     def wasserstein(self) -> bool:
@@ -146,38 +155,109 @@ def fit_discriminator(
     lr: float = 1e-3,
     seed: int = 0,
     device=None,
+    loss: str = "nonsaturating",
+    gp_lambda: float = 10.0,
+    betas: tuple[float, float] = (0.9, 0.999),
 ) -> list[float]:
-    """Train D alone against a *fixed* generator: gradient ascent on V(D, G) with p_g held still.
+    """Train D alone against a *fixed* generator: the inner maximisation of the game, with p_g held still.
 
     .. math:: \\max_D\\; \\mathbb E_{x\\sim p_{data}}\\log D(x) + \\mathbb E_{x\\sim p_g}\\log(1 - D(x))
 
-    This is the inner maximisation of the minimax game run to (near) convergence; its
-    solution is the optimal discriminator :math:`D^* = p_{data}/(p_{data} + p_g)`.
+    Run to (near) convergence, its solution is the optimal discriminator
+    :math:`D^* = p_{data}/(p_{data} + p_g)`. With ``loss="wgan-gp"`` D is a critic f and the
+    objective is :math:`\\mathbb E_{p_{data}} f - \\mathbb E_{p_g} f` minus the gradient penalty
+    (``gp_lambda``), whose maximum estimates the Earth-Mover distance.
 
     Args:
-        D: a discriminator returning logits, (N, d) -> (N,).
-        p_data, p_g: samplers with ``.sample(n, generator=...)``, e.g. :func:`gancourse.data.gaussian_1d`.
+        D: a discriminator returning logits (or a critic returning scores), (N, d) -> (N,).
+        p_data, p_g: samplers with ``.sample(n, generator=...)``, e.g. :func:`gancourse.data.gaussian_1d`
+            or a :class:`FrozenGenerator`.
         steps: Adam steps, each on ``batch_size`` samples of each distribution.
+        loss: ``"nonsaturating"`` (or ``"minimax"``: the same loss for D) or ``"wgan-gp"``.
 
     Returns:
-        The discriminator loss :math:`-\\hat V` at every step.
+        D's loss at every step: :math:`-\\hat V` for the GAN losses; the critic loss
+        :math:`\\overline{f(G(z))} - \\overline{f(x)}` without the penalty for WGAN-GP (its
+        negative is the critic's estimate of the distance).
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    if loss not in ("minimax", "nonsaturating", "wgan-gp"):
+        raise ValueError(f"fit_discriminator trains a GAN discriminator or a WGAN-GP critic, not {loss!r}.")
     device = default_device(device)
     D.to(device).train()
-    optimizer = torch.optim.Adam(D.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
     rng = torch.Generator().manual_seed(seed)
     history = []
     for _ in range(steps):
         x_real = p_data.sample(batch_size, generator=rng).to(device)
         x_fake = p_g.sample(batch_size, generator=rng).to(device)
         optimizer.zero_grad(set_to_none=True)
-        loss_D = losses.d_loss(D(x_real), D(x_fake))
-        loss_D.backward()
+        if loss == "wgan-gp":
+            loss_D = losses.critic_loss(D(x_real), D(x_fake))
+            penalty = losses.gradient_penalty(D, x_real, x_fake, gp_lambda, generator=rng)
+        else:
+            loss_D, penalty = losses.d_loss(D(x_real), D(x_fake)), 0.0
+        (loss_D + penalty).backward()
         optimizer.step()
         history.append(loss_D.detach())
     return torch.stack(history).tolist()
+
+
+def fit_generator(
+    G: nn.Module,
+    D: nn.Module,
+    steps: int,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    seed: int = 0,
+    device=None,
+    loss: str = "nonsaturating",
+) -> list[float]:
+    """Train G alone against a *fixed* discriminator: the inner minimisation with D held still.
+
+    .. math:: \\min_G\\; \\mathbb E_{z}\\bigl[-\\log D(G(z))\\bigr]
+
+    (or the generator loss of ``loss``, one of :data:`LOSSES`). Against a
+    fixed D the best a generator can do is to put all its mass where D is largest, so run
+    long enough this collapses G: the mechanism of mode collapse in its purest form.
+
+    Returns:
+        G's loss at every step.
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    generator_loss = losses.GENERATOR_LOSSES.get(loss)
+    if generator_loss is None:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+    device = default_device(device)
+    G.to(device).train()
+    D.to(device)
+    optimizer = torch.optim.Adam(G.parameters(), lr=lr)
+    rng = torch.Generator().manual_seed(seed)
+    history = []
+    for _ in range(steps):
+        z = torch.randn(batch_size, G.z_dim, generator=rng).to(device)
+        optimizer.zero_grad(set_to_none=True)
+        loss_G = generator_loss(D(G(z)))
+        loss_G.backward()  # D's parameters get gradients too; only G's optimiser steps
+        optimizer.step()
+        history.append(loss_G.detach())
+    D.zero_grad(set_to_none=True)
+    return torch.stack(history).tolist()
+
+
+class FrozenGenerator:
+    """A generator held fixed, as a distribution: ``.sample(n, generator=None)`` returns G(z), z ~ N(0, I).
+
+    For :func:`fit_discriminator` against a fixed p_g. G runs in eval mode, without gradients.
+    """
+
+    def __init__(self, G: nn.Module):
+        self.G = G
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return decode(self.G, torch.randn(n, self.G.z_dim, generator=generator))
 
 
 class _Batches:
@@ -330,13 +410,17 @@ def train(
             D_x, D_G_z = squash(out_real).mean(), squash(out_fake).mean()
         return loss_D.detach(), D_x, D_G_z, grad_norm, penalty.detach()
 
-    def update_G(x_fake: torch.Tensor, sigma: float):
-        """(2) Update G: minimise the generator loss on D(G(z)), D's weights left untouched."""
+    def update_G(x_fake: torch.Tensor, sigma: float, step: bool = True):
+        """(2) Update G: minimise the generator loss on D(G(z)), D's weights left untouched.
+
+        ``step=False`` only computes G's gradient (D's gradients from this backward pass are
+        cleared by D's next ``zero_grad``)."""
         opt_G.zero_grad(set_to_none=True)
         loss_G = losses.GENERATOR_LOSSES[config.loss](D(noisy(x_fake, sigma)))
         loss_G.backward()
         grad_norm = _grad_norm(G)
-        opt_G.step()
+        if step:
+            opt_G.step()
         return loss_G.detach(), grad_norm
 
     pending: list[torch.Tensor] = []  # per-step records kept on the device until a flush
@@ -365,16 +449,25 @@ def train(
     try:
         for step in range(start + 1, config.steps + 1):
             sigma = config.instance_noise * (1 - (step - 1) / config.steps)  # annealed to 0
+            if config.lr_milestones:  # a step schedule: both rates drop tenfold at each milestone
+                for optimizer, lr in ((opt_D, config.lr_d), (opt_G, config.lr_g)):
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr * config.lr_factor(step)
             for j in range(config.k):
                 x_real = batches.next()
                 last = j == config.k - 1
                 with torch.set_grad_enabled(last):  # only the last fake batch is reused by update_G
                     x_fake = G(z_batch())
+                if last and config.simultaneous:  # G's gradient against D as it is before D's step
+                    loss_G, grad_norm_G = update_G(x_fake, sigma, step=False)
                 loss_D, D_x, D_G_z, grad_norm_D, penalty = update_D(x_real, x_fake, sigma)
             # Like the PyTorch DCGAN example, G's step reuses the fake batch of the last D
             # step (which D has just been updated on) instead of drawing new noise: the
             # same expectation over z, one forward pass of G fewer.
-            loss_G, grad_norm_G = update_G(x_fake, sigma)
+            if config.simultaneous:
+                opt_G.step()  # the gradient computed before D's step
+            else:
+                loss_G, grad_norm_G = update_G(x_fake, sigma)
             pending.append(torch.stack([loss_D, loss_G, D_x, D_G_z, grad_norm_D, grad_norm_G, penalty]).float())
             checkpoint_now = path is not None and config.checkpoint_every and step % config.checkpoint_every == 0
             if step % config.log_every == 0 or checkpoint_now or step == config.steps:

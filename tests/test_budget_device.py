@@ -23,6 +23,16 @@ def test_unknown_budget_is_refused(monkeypatch):
         budget.current()
 
 
+def test_the_seed_knob_shifts_every_chapter_seed_by_whole_thousands(monkeypatch):
+    monkeypatch.delenv("GANCOURSE_SEED", raising=False)
+    assert [budget.seed(k) for k in range(3)] == [0, 1, 2]
+    monkeypatch.setenv("GANCOURSE_SEED", "2")
+    assert [budget.seed(k) for k in range(3)] == [2_000, 2_001, 2_002]  # never another offset's seeds
+    monkeypatch.setenv("GANCOURSE_SEED", "-1")
+    with pytest.raises(ValueError, match="GANCOURSE_SEED='-1' is not a seed"):
+        budget.seed()
+
+
 def test_device_override_and_automatic_choice(monkeypatch):
     monkeypatch.delenv("GANCOURSE_DEVICE", raising=False)
     assert device.default_device("cpu") == torch.device("cpu")
@@ -40,3 +50,17 @@ def test_unavailable_or_unknown_device_is_refused(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="not available here; use 'cpu'"):
             device.default_device("cuda:3")
+
+
+def test_cpu_threads_default_to_the_chapters_choice_and_follow_the_environment(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("GANCOURSE_THREADS", raising=False)
+        assert device.set_cpu_threads(1) == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv("GANCOURSE_THREADS", "2")
+        assert device.set_cpu_threads(1) == 2 and torch.get_num_threads() == 2
+        monkeypatch.setenv("GANCOURSE_THREADS", "two")
+        with pytest.raises(ValueError, match="GANCOURSE_THREADS='two' is not a number of threads"):
+            device.set_cpu_threads()
+    finally:
+        torch.set_num_threads(before)

@@ -113,3 +113,12 @@ def test_mixture_density_integrates_to_one_and_matches_its_components():
     assert torch.allclose(p, expected)
     mix = data.ring()  # 2-D: at a centre, one component dominates: 1 / (8 * 2 pi sigma^2)
     assert mix.pdf(mix.centers[:1]).item() == pytest.approx(1 / (8 * 2 * math.pi * 0.01**2), rel=1e-6)
+
+
+def test_an_empirical_distribution_draws_its_own_points():
+    points = torch.arange(10.0).reshape(5, 2)
+    x = data.Empirical(points).sample(200, seed=0)
+    assert x.shape == (200, 2)
+    assert all((row == points).all(dim=1).any() for row in x)  # every draw is one of the points
+    assert len({tuple(row.tolist()) for row in x}) == 5  # and all of them are drawn
+    assert torch.equal(x, data.Empirical(points).sample(200, seed=0))

@@ -228,3 +228,15 @@ def test_distance_rejects_bad_images(classifier):
         metrics.frechet_classifier_distance(
             torch.zeros(4, 1, 28, 28), torch.zeros(1, 1, 28, 28), classifier
         )
+
+
+def test_sinkhorn_w1_agrees_with_the_exact_distance_on_the_line():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 1, generator=gen)
+    y = 0.5 * torch.randn(400, 1, generator=gen) + 1.5
+    exact = (x.sort(dim=0).values - y.sort(dim=0).values).abs().mean().item()  # the sorted matching
+    approx = metrics.sinkhorn_w1(x, y, eps=0.01)
+    assert exact <= approx < exact + 0.02
+    assert metrics.sinkhorn_w1(x, x + 3.0) == pytest.approx(3.0, abs=0.01)  # a shift moves every point by 3
+    with pytest.raises(ValueError, match="shape"):
+        metrics.sinkhorn_w1(torch.zeros(3), y)

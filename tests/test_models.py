@@ -59,3 +59,40 @@ def test_wgan_critic_has_no_batch_norm_and_no_sigmoid():
 
 def test_count_parameters():
     assert models.count_parameters(models.MLPGenerator(z_dim=4, x_dim=2, hidden=8, depth=1)) == 4 * 8 + 8 + 8 * 2 + 2
+
+
+def test_maxout_keeps_the_largest_of_its_linear_pieces():
+    layer = models.Maxout(3, 2, pieces=4)
+    x = torch.randn(5, 3)
+    pieces = (x @ layer.linear.weight.T + layer.linear.bias).view(5, 2, 4)
+    assert torch.equal(layer(x), pieces.max(dim=2).values)
+    with pytest.raises(ValueError, match="at least 1 piece"):
+        models.Maxout(3, 2, pieces=0)
+
+
+def test_minibatch_std_appends_the_batch_spread():
+    x = torch.tensor([[0.0, 1.0], [2.0, 5.0], [4.0, 3.0]])
+    out = models.MinibatchStd()(x)
+    assert out.shape == (3, 4) and torch.equal(out[:, :2], x)
+    assert torch.allclose(out[:, 2:], torch.tensor([2.0, 2.0]).expand(3, 2))  # std of (0, 2, 4) and (1, 5, 3)
+    assert models.MinibatchStd()(torch.ones(4, 2))[:, 2:].abs().max() == 0  # a collapsed batch has no spread
+
+
+def test_minibatch_std_lets_a_discriminator_score_a_batch_by_its_diversity():
+    torch.manual_seed(0)
+    D = models.MLPDiscriminator(minibatch_std=True)
+    x = torch.randn(8, 2)
+    assert D.net[0].in_features == 4
+    assert not torch.allclose(D(x)[:1], D(x[:1].repeat(8, 1))[:1])  # the same sample in another batch
+    assert D(torch.randn(8, 2)).shape == (8,) and models.MLPDiscriminator(pack=2, minibatch_std=True)(x).shape == (4,)
+
+
+def test_pacgan_networks_have_the_papers_shapes():
+    # Lin et al. (2018), synthetic experiments: G 4 x 400 ReLU + batch norm, D 3 x 200 maxout (5 pieces)
+    G = models.MLPGenerator(z_dim=2, x_dim=2, hidden=400, depth=4, batch_norm=True)
+    D = models.MLPDiscriminator(hidden=200, depth=3, pack=2, maxout=5)
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in G.modules()) == 4
+    assert all(m.bias is None for m in G.net if isinstance(m, nn.Linear) and m.out_features == 400)
+    assert sum(isinstance(m, models.Maxout) for m in D.modules()) == 3
+    assert D.net[0].linear.in_features == 4 and D.net[0].linear.out_features == 1_000
+    assert G(torch.randn(6, 2)).shape == (6, 2) and D(torch.randn(6, 2)).shape == (3,)

@@ -1,9 +1,12 @@
 """The training loop: it learns, it resumes exactly, and it stops cleanly when it must."""
 
+import copy
+from dataclasses import replace
+
 import pytest
 import torch
 
-from gancourse import data, models, runs, train
+from gancourse import data, losses, models, runs, train
 from gancourse.checkpoint import CheckpointError
 
 
@@ -269,3 +272,83 @@ def test_instance_noise_blurs_what_d_sees_and_anneals_to_zero():
     D.stds.clear()
     train.train(G, D, real, train.TrainConfig(steps=2, batch_size=2048, progress=False))
     assert D.stds[0] == 0.0  # no noise unless asked for
+
+
+def test_fit_discriminator_trains_a_critic_towards_the_earth_mover_distance():
+    # N(0, I) vs N((2, 0), I) in the plane: a shift, so W = 2 and the optimal critic is f(x) = -x_1.
+    # (In 1-D the two-sided penalty can trap a critic in the wrong sign: its slope would have to
+    # pass through 0, where the penalty is lambda. In the plane the gradient can turn instead.)
+    torch.manual_seed(0)
+    critic = models.MLPDiscriminator(x_dim=2, hidden=32, depth=2)
+    p_data = data.Gaussian(torch.zeros(2), torch.eye(2))
+    p_g = data.Gaussian(torch.tensor([2.0, 0.0]), torch.eye(2))
+    loss = train.fit_discriminator(critic, p_data, p_g, steps=600, loss="wgan-gp", lr=1e-3, betas=(0.0, 0.9))
+    estimate = -sum(loss[-100:]) / 100
+    assert 1.7 < estimate < 2.3 and -loss[0] < 0.5
+    with pytest.raises(ValueError, match="not 'wgan'"):
+        train.fit_discriminator(critic, p_data, p_g, steps=1, loss="wgan")
+
+
+def test_a_frozen_generator_samples_like_generate_and_stays_frozen():
+    torch.manual_seed(0)
+    G = models.MLPGenerator(z_dim=2, x_dim=2)
+    frozen = train.FrozenGenerator(G)
+    x = frozen.sample(5, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(x, train.generate(G, 5, seed=3)) and not x.requires_grad
+
+
+def test_lr_milestones_drop_both_rates_tenfold_and_resume_exactly(tmp_path):
+    config = train.TrainConfig(steps=40, batch_size=32, lr_d=1e-3, lr_g=2e-3, lr_milestones=(0.5, 0.75),
+                               checkpoint_every=5, progress=False)  # fmt: skip
+    assert [config.lr_factor(s) for s in (1, 20, 21, 30, 31, 40)] == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
+    ring = data.ring()
+
+    def models_at_seed_0():
+        torch.manual_seed(0)
+        return models.MLPGenerator(z_dim=2, hidden=16), models.MLPDiscriminator(hidden=16)
+
+    G, D = models_at_seed_0()
+    train.train(G, D, ring, config, checkpoint_dir=tmp_path / "full")
+    state = torch.load(tmp_path / "full" / train.CHECKPOINT_NAME, weights_only=True)
+    assert state["opt_D"]["param_groups"][0]["lr"] == pytest.approx(1e-5)
+    assert state["opt_G"]["param_groups"][0]["lr"] == pytest.approx(2e-5)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_at_25(step, G, D):
+        if step == 25:  # between the two milestones, just after a checkpoint
+            raise Interrupted
+
+    G2, D2 = models_at_seed_0()
+    with pytest.raises(Interrupted):
+        train.train(G2, D2, ring, config, checkpoint_dir=tmp_path / "part", callback=stop_at_25, callback_every=1)
+    train.train(G2, D2, ring, config, checkpoint_dir=tmp_path / "part", resume=True)
+    for a, b in zip(G.state_dict().values(), G2.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="lr_milestones must be increasing fractions"):
+        train.TrainConfig(lr_milestones=(0.8, 0.5))
+
+
+def test_simultaneous_updates_step_g_on_its_gradient_from_before_ds_step():
+    ring = data.ring()
+    torch.manual_seed(0)
+    G, D = models.MLPGenerator(z_dim=2, hidden=8), models.MLPDiscriminator(hidden=8)
+    G_by_hand, D_before = copy.deepcopy(G), copy.deepcopy(D)
+    G_alternating, D_alternating = copy.deepcopy(G), copy.deepcopy(D)
+    # plain SGD, so that the step is proportional to the gradient (Adam's first step is about lr * sign)
+    config = train.TrainConfig(steps=1, batch_size=16, optimizer="sgd", lr_d=0.5, lr_g=0.5, simultaneous=True,
+                               seed=3, progress=False)  # fmt: skip
+    train.train(G, D, ring, config)
+    train.train(G_alternating, D_alternating, ring, replace(config, simultaneous=False))
+    # by hand: the same draws as the loop (a real batch, then the noise), D as it was before its step
+    rng = torch.Generator().manual_seed(3)
+    ring.sample(16, generator=rng)
+    z = torch.randn(16, 2, generator=rng)
+    optimizer = torch.optim.SGD(G_by_hand.parameters(), lr=config.lr_g)
+    losses.g_loss_nonsaturating(D_before(G_by_hand(z))).backward()
+    optimizer.step()
+    for a, b in zip(G.parameters(), G_by_hand.parameters(), strict=True):
+        assert torch.allclose(a, b)
+    assert not all(torch.allclose(a, c) for a, c in zip(G.parameters(), G_alternating.parameters(), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(D.parameters(), D_alternating.parameters(), strict=True))

@@ -127,10 +127,11 @@ def remedy(fn) -> list[tuple[torch.Tensor, metrics.ModeCoverage]]:
     scores = []
     for seed in SEEDS:
         try:
-            samples, score, seconds = runs.train_and_measure("ring", "gan", seed, main, finetune=slow, progress=False, overrides=overrides)
+            run = runs.train_and_measure("ring", "gan", seed, main, finetune=slow, progress=False, overrides=overrides)
         except (TypeError, ValueError) as error:
             fail(task, f"these settings cannot be used: {error}")
-        print(f"  seed {seed}: {score}  ({seconds:.0f} s)")
+        samples, score = run.samples, run.coverage
+        print(f"  seed {seed}: {score}  ({run.seconds:.0f} s)")
         if score.modes < TARGET_MODES or score.high_quality < TARGET_HIGH_QUALITY:
             unchanged = overrides["train"] == COLLAPSING["train"] and set(overrides) == {"train"}
             hint = " These are the collapsing settings themselves: change something." if unchanged else ""

@@ -1,0 +1,85 @@
+"""Independent runs in parallel processes: five seeds should not cost five times one.
+
+The course's toy GANs are small enough that one CPU core trains one of them at full speed
+(more threads only add overhead), so on a machine with several cores independent runs, such
+as the seeds of an experiment, go fastest side by side, one process and one thread each::
+
+    from gancourse import parallel, runs
+
+    results = parallel.map(runs.train_and_measure, [dict(dataset="grid", remedy="gan", seed=s, steps=2_000)
+                                                    for s in range(5)])
+
+Each job is a dict of keyword arguments for ``fn``; results come back in the order of the
+jobs. Workers are started with ``spawn`` (fresh interpreters: safe after PyTorch has started
+its own threads, and the same on Linux, macOS and Windows), so ``fn`` must be importable
+from a module, not defined in a notebook. A run in a worker computes exactly what it would
+compute in the calling process with one thread: the seeds fix everything.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from .device import set_cpu_threads
+
+ENV_VAR = "GANCOURSE_WORKERS"
+
+
+def cpu_count() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_workers(n_jobs: int) -> int:
+    """Worker processes for ``n_jobs`` jobs: ``GANCOURSE_WORKERS`` if set, else one per core, at most one per job."""
+    value = os.environ.get(ENV_VAR, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{ENV_VAR}={value!r} is not a number of workers; set it to 1, 2, ... or unset it.")
+        workers = int(value)
+    else:
+        workers = cpu_count()
+    return max(1, min(workers, n_jobs))
+
+
+def _one_thread() -> None:
+    set_cpu_threads(1)  # one thread per worker, unless GANCOURSE_THREADS says otherwise
+
+
+def _call(fn: Callable[..., Any], kwargs: dict) -> Any:
+    return fn(**kwargs)
+
+
+def map(fn: Callable[..., Any], jobs: Iterable[dict], workers: int | None = None) -> list:  # noqa: A001
+    """``[fn(**job) for job in jobs]``, computed in ``workers`` processes of one thread each.
+
+    Args:
+        fn: a function importable from a module (it is sent to the workers by name).
+        jobs: keyword arguments for each call.
+        workers: processes to use; ``None``: :func:`default_workers`. With 1 (or one job)
+            the calls run here, one after another, with this process's thread setting.
+            Each worker runs one thread (``GANCOURSE_THREADS`` overrides it).
+
+    Returns:
+        The results, in the order of ``jobs``. An exception in a job is raised here.
+    """
+    jobs = list(jobs)
+    workers = default_workers(len(jobs)) if workers is None else max(1, min(int(workers), len(jobs) or 1))
+    if workers == 1:
+        return [fn(**job) for job in jobs]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+        futures = [pool.submit(_call, fn, job) for job in jobs]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise

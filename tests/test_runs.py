@@ -1,0 +1,92 @@
+"""Course experiments: presets, the mode-collapse remedies, runs measured side by side in parallel."""
+
+import pytest
+import torch
+
+from gancourse import models, parallel, runs
+
+
+def test_each_mode_collapse_remedy_switches_on_what_it_names():
+    assert runs.remedy_settings("pacgan", "ring") == {"pack": 2}
+    assert runs.remedy_settings("pacgan", "grid") == {"pack": 4}  # PacGAN's Table 1
+    # PacGAN's own networks keep 100 packs per batch, as the paper does
+    assert runs.remedy_settings("pacgan", "pacgan-grid") == {"pack": 4, "train": {"batch_size": 400}}
+    assert runs.remedy_settings("minibatch-std", "ring-collapse") == {"minibatch_std": True}
+    assert runs.remedy_settings("noise", "grid")["train"]["instance_noise"] > 0
+    gp = runs.load_config("ring", train=runs.remedy_settings("wgan-gp", "ring")["train"]).training_config()
+    assert (gp.loss, gp.gp_lambda, gp.betas, gp.k, gp.lr_d) == ("wgan-gp", 0.1, (0.5, 0.9), 5, 1e-3)
+    with pytest.raises(ValueError, match="unknown remedy 'unrolled'"):
+        runs.remedy_settings("unrolled", "ring")
+    with pytest.raises(ValueError, match="not 'gaussian'"):
+        runs.remedy_settings("pacgan", "gaussian")
+
+
+def test_pacgan_presets_build_the_papers_networks_and_training_set():
+    config = runs.load_config("pacgan-grid")
+    train_config = config.training_config(budget_name="full")
+    assert (train_config.steps, train_config.batch_size, train_config.lr_g, train_config.betas) == (
+        400_000, 100, 1e-4, (0.8, 0.999))  # fmt: skip
+    assert train_config.simultaneous  # as PacGAN's code updates the two players
+    source, G, D = runs.build(config)
+    assert source.shape == (100_000, 2)  # a fixed training set, read in epochs
+    assert torch.equal(source, runs.build(config)[0]) and not torch.equal(source, runs.build(
+        runs.load_config("pacgan-grid", init_seed=1))[0])  # fmt: skip
+    assert models.count_parameters(G) == 2 * 400 + 3 * 400 * 400 + 4 * 2 * 400 + 400 * 2 + 2
+    assert sum(isinstance(m, models.Maxout) for m in D.modules()) == 3
+    linear = [m for m in G.modules() if isinstance(m, torch.nn.Linear)]
+    assert abs(torch.cat([m.weight.flatten() for m in linear]).std().item() - 0.02) < 1e-3  # N(0, 0.02)
+
+
+def test_train_and_measure_keeps_snapshots_on_the_same_noise():
+    run = runs.train_and_measure("ring-collapse", "pacgan", seed=0, steps=6, n_samples=300, snapshots=(0, 3, 6))
+    assert run.samples.shape == (300, 2) and run.coverage.n_modes == 8 and run.seconds > 0
+    assert sorted(run.snapshots) == [0, 3, 6] and torch.equal(run.snapshots[6], run.samples)
+    assert not torch.equal(run.snapshots[0], run.snapshots[3])  # training moved the generator
+    longer = runs.train_and_measure("ring-collapse", "pacgan", seed=0, steps=6, n_samples=300, finetune=2)
+    assert not torch.equal(longer.samples, run.samples)
+
+
+def test_train_and_measure_overrides_are_the_same_as_the_remedy_they_spell_out():
+    packed = runs.train_and_measure("ring", "pacgan", seed=0, steps=5, n_samples=200).samples
+    spelled = runs.train_and_measure("ring", "gan", seed=0, steps=5, n_samples=200, overrides={"pack": 2}).samples
+    slower_d = runs.train_and_measure("ring", "pacgan", seed=0, steps=5, n_samples=200,
+                                      overrides={"train": {"lr_d": 1e-5}}).samples  # fmt: skip
+    assert torch.equal(packed, spelled)
+    assert not torch.equal(packed, slower_d)
+
+
+def test_runs_in_worker_processes_compute_exactly_what_they_compute_here():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # what every worker uses
+    try:
+        here = runs.compare_remedies("ring-collapse", ["gan", "minibatch-std"], seeds=[0, 1], steps=8, workers=1)
+    finally:
+        torch.set_num_threads(threads)
+    there = runs.compare_remedies("ring-collapse", ["gan", "minibatch-std"], seeds=[0, 1], steps=8, workers=2)
+    assert list(there) == [("gan", 0), ("gan", 1), ("minibatch-std", 0), ("minibatch-std", 1)]
+    for key, run in here.items():
+        assert torch.equal(run.samples, there[key].samples), key
+    assert not torch.equal(here["gan", 0].samples, here["gan", 1].samples)
+
+
+def _fails(x):
+    if x == 2:
+        raise ValueError("job 2 went wrong")
+    return x * x
+
+
+def test_parallel_map_keeps_the_order_and_raises_a_jobs_error(monkeypatch):
+    assert parallel.map(_fails, [dict(x=1), dict(x=3)], workers=2) == [1, 9]
+    with pytest.raises(ValueError, match="job 2 went wrong"):
+        parallel.map(_fails, [dict(x=1), dict(x=2), dict(x=3)], workers=2)
+    monkeypatch.setenv(parallel.ENV_VAR, "3")
+    assert parallel.default_workers(10) == 3 and parallel.default_workers(2) == 2
+    monkeypatch.setenv(parallel.ENV_VAR, "many")
+    with pytest.raises(ValueError, match="GANCOURSE_WORKERS='many' is not a number of workers"):
+        parallel.default_workers(4)
+
+
+def test_one_seed_sets_the_initial_weights_and_the_training_randomness():
+    config = runs.load_config("gaussian", seed=7, train={"k": 2})
+    assert config.init_seed == 7 and config.train["seed"] == 7 and config.train["k"] == 2
+    assert runs.load_config("gaussian").init_seed == 0
