@@ -21,7 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any
 
 from .device import set_cpu_threads
@@ -75,11 +75,19 @@ def map(fn: Callable[..., Any], jobs: Iterable[dict], workers: int | None = None
     if workers == 1:
         return [fn(**job) for job in jobs]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread)
+    try:
         futures = [pool.submit(_call, fn, job) for job in jobs]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)  # the first failure ends the wait
+        for future in futures:
+            if future in done and future.exception() is not None:
+                raise future.exception()
+        return [future.result() for future in futures]
+    except BaseException:
+        # A job failed, or Ctrl-C: stop the other workers now instead of waiting for their
+        # jobs to finish (the executor has no public way to do it before Python 3.14).
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

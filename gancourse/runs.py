@@ -52,6 +52,7 @@ class RunConfig:
     minibatch_std: bool = False  # MLP discriminator: sees its batch's standard deviation (Karras et al., 2018)
     init_std: float | None = None  # MLP weights ~ N(0, init_std), biases 0 (PacGAN: 0.02); None: PyTorch's default
     n_train: int | None = None  # toy data: a fixed training set of this many points (PacGAN: 100,000); None: fresh draws
+    batch_in_packs: bool = False  # train.batch_size counts packs of `pack` samples (PacGAN), not samples
     steps: dict | int = field(default_factory=lambda: {"smoke": 200, "book": 5_000, "full": 25_000})
     train: dict = field(default_factory=dict)  # TrainConfig fields other than steps
     init_seed: int = 0  # seeds the models' initial weights
@@ -85,7 +86,10 @@ class RunConfig:
         return budget.choose(**self.steps, budget=budget_name)
 
     def training_config(self, budget_name: str | None = None) -> train.TrainConfig:
-        return train.TrainConfig(**{"steps": self.steps_for(budget_name), **self.train})
+        config = train.TrainConfig(**{"steps": self.steps_for(budget_name), **self.train})
+        if self.batch_in_packs:  # the generator makes batch_size packs of `pack` samples per step
+            config = replace(config, batch_size=config.batch_size * self.pack)
+        return config
 
 
 PRESETS: dict[str, dict] = {
@@ -125,12 +129,12 @@ PRESETS: dict[str, dict] = {
     # simultaneous updates (their code steps G on its gradient from before D's step).
     "pacgan-ring": dict(
         dataset="ring", hidden=400, depth=4, batch_norm=True, hidden_d=200, depth_d=3, maxout=5,
-        init_std=0.02, n_train=100_000, steps={"smoke": 50, "book": 10_000, "full": 400_000},
+        init_std=0.02, n_train=100_000, batch_in_packs=True, steps={"smoke": 50, "book": 10_000, "full": 400_000},
         train={"batch_size": 100, "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.8, 0.999), "simultaneous": True},
     ),
     "pacgan-grid": dict(
         dataset="grid", hidden=400, depth=4, batch_norm=True, hidden_d=200, depth_d=3, maxout=5,
-        init_std=0.02, n_train=100_000, steps={"smoke": 50, "book": 10_000, "full": 400_000},
+        init_std=0.02, n_train=100_000, batch_in_packs=True, steps={"smoke": 50, "book": 10_000, "full": 400_000},
         train={"batch_size": 100, "lr_d": 1e-4, "lr_g": 1e-4, "betas": (0.8, 0.999), "simultaneous": True},
     ),
     # Chapter 5: DCGAN on Fashion-MNIST.
@@ -273,8 +277,8 @@ def remedy_settings(remedy: str, preset: str) -> dict:
     """:class:`RunConfig` overrides that switch one mode-collapse remedy on, over a ring or grid preset.
 
     ``gan``: the plain non-saturating GAN; ``minimax``: the saturating loss; ``pacgan``: D
-    scores packs of 2 (ring) or 4 (grid) samples (with PacGAN's own networks, 100 packs per
-    batch, as in the paper); ``minibatch-std``: D sees its batch's standard deviation;
+    scores packs of 2 (ring) or 4 (grid) samples (PacGAN's presets count their batch in
+    packs, as the paper does); ``minibatch-std``: D sees its batch's standard deviation;
     ``wgan-gp``: the settings of Gulrajani et al.'s toy script (:data:`WGAN_GP_TOY`);
     ``noise``: instance noise; ``r1``: the R1 penalty. The learning rates stay the preset's.
     """
@@ -284,13 +288,10 @@ def remedy_settings(remedy: str, preset: str) -> dict:
     dataset = config.dataset
     if dataset not in PACK:
         raise ValueError(f"remedies are defined for the 'ring' and 'grid' mixtures, not {dataset!r} (preset {preset!r}).")
-    packed = {"pack": PACK[dataset]}
-    if config.maxout:  # PacGAN's networks: the batch holds 100 packs, whatever their size
-        packed["train"] = {"batch_size": config.training_config().batch_size * PACK[dataset]}
     return {
         "gan": {},
         "minimax": {"train": {"loss": "minimax"}},
-        "pacgan": packed,
+        "pacgan": {"pack": PACK[dataset]},
         "minibatch-std": {"minibatch_std": True},
         "wgan-gp": {"train": dict(WGAN_GP_TOY)},
         "noise": {"train": {"instance_noise": NOISE_STD[dataset]}},

@@ -1,5 +1,7 @@
 """Course experiments: presets, the mode-collapse remedies, runs measured side by side in parallel."""
 
+import time
+
 import pytest
 import torch
 
@@ -9,8 +11,9 @@ from gancourse import models, parallel, runs
 def test_each_mode_collapse_remedy_switches_on_what_it_names():
     assert runs.remedy_settings("pacgan", "ring") == {"pack": 2}
     assert runs.remedy_settings("pacgan", "grid") == {"pack": 4}  # PacGAN's Table 1
-    # PacGAN's own networks keep 100 packs per batch, as the paper does
-    assert runs.remedy_settings("pacgan", "pacgan-grid") == {"pack": 4, "train": {"batch_size": 400}}
+    # PacGAN's own presets count their batch in packs, as the paper does: 100 packs of 4 samples
+    packed = runs.load_config("pacgan-grid", **runs.remedy_settings("pacgan", "pacgan-grid"))
+    assert packed.training_config().batch_size == 400 and runs.load_config("pacgan-grid").training_config().batch_size == 100
     assert runs.remedy_settings("minibatch-std", "ring-collapse") == {"minibatch_std": True}
     assert runs.remedy_settings("noise", "grid")["train"]["instance_noise"] > 0
     gp = runs.load_config("ring", train=runs.remedy_settings("wgan-gp", "ring")["train"]).training_config()
@@ -72,6 +75,8 @@ def test_runs_in_worker_processes_compute_exactly_what_they_compute_here():
 def _fails(x):
     if x == 2:
         raise ValueError("job 2 went wrong")
+    if x == 30:
+        time.sleep(30)  # a long job, still running when another one fails
     return x * x
 
 
@@ -79,6 +84,10 @@ def test_parallel_map_keeps_the_order_and_raises_a_jobs_error(monkeypatch):
     assert parallel.map(_fails, [dict(x=1), dict(x=3)], workers=2) == [1, 9]
     with pytest.raises(ValueError, match="job 2 went wrong"):
         parallel.map(_fails, [dict(x=1), dict(x=2), dict(x=3)], workers=2)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="job 2 went wrong"):  # without waiting for the long job
+        parallel.map(_fails, [dict(x=30), dict(x=2)], workers=2)
+    assert time.perf_counter() - start < 20
     monkeypatch.setenv(parallel.ENV_VAR, "3")
     assert parallel.default_workers(10) == 3 and parallel.default_workers(2) == 2
     monkeypatch.setenv(parallel.ENV_VAR, "many")
