@@ -1,0 +1,48 @@
+"""The benchmark scripts run, and report what they promise (tiny runs; the real ones take minutes)."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_modes_prints_every_seed_the_table_and_the_record(tmp_path):
+    out = tmp_path / "modes.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/bench_modes.py", "--preset", "best-ring", "ring-collapse", "--seeds", "2",
+         "--steps", "5", "--samples", "200", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = done.stdout
+    assert text.count("seed 0:") == 2 and text.count("seed 1:") == 2
+    assert "PacGAN2 *" in text and "PacGAN4" not in text  # Table 1's rows for the ring only
+    assert "record (8/8 modes and >= 97% high quality on every seed): best-ring gan:" in text
+    assert "record" not in text.split("best-ring gan:")[-1].split("\n", 1)[1]  # not for ring-collapse
+    assert "2 parallel processes" in text and out.exists()
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_claims_runs_a_notebook_with_a_seed_and_reads_what_it_glues(tmp_path):
+    bench = _load("bench_claims")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import os\nfrom gancourse import budget\nfrom gancourse.site import glue\n"
+        "glue('seed', budget.seed(3))\nglue('budget', budget.current())\nassert budget.seed(0) < 5_000"
+    )]  # fmt: skip
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(nb, path)
+    ok = bench.run_chapter(path, {"GANCOURSE_SEED": "2", "GANCOURSE_BUDGET": "smoke"}, timeout=120)
+    assert ok["status"] == "ok" and ok["glued"] == {"seed": "2003", "budget": "'smoke'"}
+    failed = bench.run_chapter(path, {"GANCOURSE_SEED": "7", "GANCOURSE_BUDGET": "smoke"}, timeout=120)
+    assert failed["status"].startswith("FAILED") and "AssertionError" in failed["status"]
