@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 GLUE_PREFIX = "application/papermill.record/text/plain"
@@ -57,6 +57,8 @@ def run_chapter(path: Path, env: dict[str, str], timeout: int) -> dict:
             except CellExecutionError as error:
                 lines = [line for line in str(error).splitlines() if "Error" in line]
                 status = "FAILED: " + (lines[-1] if lines else str(error).splitlines()[-1])[:160]
+            except (CellTimeoutError, DeadKernelError) as error:  # a hung or crashed run: report it, go on
+                status = f"FAILED: {type(error).__name__}: " + str(error).splitlines()[0][:120]
     finally:
         for key, value in saved.items():
             if value is None:

@@ -46,3 +46,7 @@ def test_bench_claims_runs_a_notebook_with_a_seed_and_reads_what_it_glues(tmp_pa
     assert ok["status"] == "ok" and ok["glued"] == {"seed": "2003", "budget": "'smoke'"}
     failed = bench.run_chapter(path, {"GANCOURSE_SEED": "7", "GANCOURSE_BUDGET": "smoke"}, timeout=120)
     assert failed["status"].startswith("FAILED") and "AssertionError" in failed["status"]
+    nb.cells = [nbformat.v4.new_code_cell("import time\ntime.sleep(8)")]
+    nbformat.write(nb, path)
+    hung = bench.run_chapter(path, {"GANCOURSE_BUDGET": "smoke"}, timeout=2)  # reported, not raised
+    assert hung["status"].startswith("FAILED: CellTimeoutError")
