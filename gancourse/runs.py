@@ -265,7 +265,7 @@ def _write_samples(G, source, config: RunConfig, out: Path) -> None:
 # --------------------------------------------------------------------------- mode collapse
 
 REMEDIES = ("gan", "minimax", "pacgan", "minibatch-std", "wgan-gp", "noise", "r1")
-PACK = {"ring": 2, "grid": 4}  # the packing degrees of PacGAN's Table 1 (Lin et al., 2018)
+PACK = {"ring": 2, "grid": 4}  # PacGAN's Table 1 (Lin et al., 2018) has m = 2, 3, 4 on both; bench_modes quotes these rows
 NOISE_STD = {"ring": 0.05, "grid": 0.25}  # instance noise: about 5 mode widths, annealed to 0
 R1_GAMMA = 0.1  # small: the modes are tight (std 0.01 / 0.05), so D must stay steep
 # WGAN-GP as Gulrajani et al.'s own toy script (gan_toy.py) runs it on the 8 Gaussians: a weak
