@@ -7,6 +7,7 @@ Examples::
     python -m gancourse train --preset dcgan --out runs/dcgan --budget full --device cuda
     python -m gancourse train --config my_run.toml --out runs/mine --resume
     python -m gancourse data            # is Fashion-MNIST available here?
+    python -m gancourse sample --checkpoint runs/dcgan/checkpoint.pt --n 64 --out grid.png
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("presets", help="list the course's experiments")
 
+    sample = sub.add_parser("sample", help="draw samples from a trained generator, from its checkpoint alone")
+    sample.add_argument("--checkpoint", required=True, help="a checkpoint.pt written by `train`")
+    sample.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    sample.add_argument("--out", required=True, help="a .png file for the image grid or the scatter plot")
+    sample.add_argument("--force", action="store_true", help="replace OUT if it exists")
+
     check = sub.add_parser("data", help="check that Fashion-MNIST can be loaded here (optionally download it)")
     check.add_argument("--download", action="store_true", help="let torchvision download it if missing")
     return parser
@@ -60,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             x = fashion_mnist(train=False, download=args.download)
             print(f"Fashion-MNIST found: test set {tuple(x.shape)}, values in [{x.min():.0f}, {x.max():.0f}]")
             return 0
+        if args.command == "sample":
+            return _sample(args)
         return _train(args)
     except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -84,6 +94,52 @@ def _train(args) -> int:
         f"trained {result.step} steps in {result.seconds:.1f} s; last loss_D {h['loss_D'][-1]:.4f}, "
         f"loss_G {h['loss_G'][-1]:.4f}; results in {args.out}"
     )
+    return 0
+
+
+def _sample(args) -> int:
+    import math
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import checkpoint, train, viz
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {out} should name a .png file.")
+    if out.exists() and not args.force:
+        raise ValueError(f"{out} exists; choose another --out, or add --force to replace it.")
+    if not out.parent.is_dir():
+        raise ValueError(f"the folder {out.parent} does not exist; create it first.")
+    if not 1 <= args.n <= 10_000:
+        raise ValueError(f"--n must be between 1 and 10000, got {args.n}.")
+    if not Path(args.checkpoint).is_file():
+        raise FileNotFoundError(
+            f"no checkpoint at {args.checkpoint}; `python -m gancourse train ... --out FOLDER` writes FOLDER/checkpoint.pt."
+        )
+    G, _ = checkpoint.load_models(args.checkpoint)
+    x = train.generate(G, args.n, seed=args.seed)
+    if x.dim() == 4:
+        fig = viz.show_grid(x, nrow=math.ceil(math.sqrt(args.n))).figure
+    else:
+        fig = viz.plot_samples_2d(fake=x[:, :2]).figure
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".png", dir=out.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # a plain file's permissions, not mkstemp's private ones
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+    print(f"{args.n} samples of {type(G).__name__} (seed {args.seed}) from {args.checkpoint} in {out}")
     return 0
 
 

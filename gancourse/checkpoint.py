@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from . import models
+
 FORMAT = "gancourse-checkpoint-v1"
 
 
@@ -85,3 +87,33 @@ def check_compatible(model: torch.nn.Module, saved: dict, role: str, path: Path)
         f"{path} holds a {role} with different layers than {type(model).__name__} here ({details}). "
         "Build the models with the settings of the run that wrote it, or use a new checkpoint folder."
     )
+
+
+def load_models(path: str | os.PathLike) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """G and D rebuilt from a checkpoint alone: their classes, constructor arguments and weights.
+
+    The models come back on the CPU in eval mode. Only the course's own networks
+    (:data:`gancourse.models.MODEL_CLASSES`) can be rebuilt this way.
+
+    Raises:
+        FileNotFoundError, CheckpointError: as :func:`load_checkpoint`, or the checkpoint
+            does not record how to build its models.
+    """
+    state = load_checkpoint(path)
+    described = state.get("models")
+    built = []
+    for role, name in (("G", "generator"), ("D", "discriminator")):
+        record = described.get(role) if isinstance(described, dict) else None
+        if not isinstance(record, dict):
+            raise CheckpointError(
+                f"{path} does not record how to build its {name} (it predates model arguments in "
+                "checkpoints); build the models with the run's settings and load its state dicts."
+            )
+        try:
+            model = models.rebuild(record)
+        except (ValueError, TypeError) as err:
+            raise CheckpointError(f"{path}: {err}") from None
+        check_compatible(model, state[role], name, Path(path))
+        model.load_state_dict(state[role])
+        built.append(model.eval())
+    return built[0], built[1]

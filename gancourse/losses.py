@@ -12,6 +12,9 @@ is not squashed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -120,9 +123,38 @@ def r1_penalty(discriminator, real: Tensor, gamma: float = 10.0) -> Tensor:
     return 0.5 * gamma * grad.flatten(start_dim=1).pow(2).sum(dim=1).mean()
 
 
-GENERATOR_LOSSES = {
-    "minimax": g_loss_saturating,
-    "nonsaturating": g_loss_nonsaturating,
-    "wgan": g_loss_wasserstein,
-    "wgan-gp": g_loss_wasserstein,
+def gp_term(critic, real: Tensor, fake: Tensor, weight: float, generator=None) -> Tensor:
+    """:func:`gradient_penalty` in the training loop's common penalty signature."""
+    return gradient_penalty(critic, real, fake, weight, generator=generator)
+
+
+def r1_term(discriminator, real: Tensor, fake: Tensor, weight: float, generator=None) -> Tensor:
+    """:func:`r1_penalty` in the training loop's common penalty signature (it ignores ``fake``)."""
+    return r1_penalty(discriminator, real, weight)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One GAN objective, as the training loop uses it (introduced in chapter 2; the WGANs in chapter 7).
+
+    ``penalty(D, x_real, x_fake, weight, generator)`` is added to D's loss when the
+    :class:`~gancourse.train.TrainConfig` field named ``weight`` is positive; ``clip`` clips
+    the critic's weights after each of its steps; ``critic`` says D's output is a score f(x)
+    rather than a logit (its mean is recorded as it is, not through a sigmoid).
+    """
+
+    d_loss: Callable[[Tensor, Tensor], Tensor]  # (D's outputs on real, on fake) -> D's loss
+    g_loss: Callable[[Tensor], Tensor]  # D's outputs on fake -> G's loss
+    penalty: Callable[..., Tensor] | None = None
+    weight: str = ""  # the TrainConfig field holding the penalty's weight
+    clip: bool = False
+    critic: bool = False
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "minimax": Objective(d_loss, g_loss_saturating, r1_term, "r1_gamma"),
+    "nonsaturating": Objective(d_loss, g_loss_nonsaturating, r1_term, "r1_gamma"),
+    "wgan": Objective(critic_loss, g_loss_wasserstein, clip=True, critic=True),
+    "wgan-gp": Objective(critic_loss, g_loss_wasserstein, gp_term, "gp_lambda", critic=True),
 }
+"""Each loss name of :class:`~gancourse.train.TrainConfig` and its objective: a new loss is one row."""

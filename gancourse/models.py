@@ -11,8 +11,30 @@ a logit for the GAN losses (D = sigmoid(logit)), the critic value f(x) for the W
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import torch
 from torch import nn
+
+
+def remembers_arguments(init):
+    """Decorate a model's ``__init__`` so the model keeps its constructor arguments in ``init_args``.
+
+    A checkpoint stores them beside the weights (as nanoGPT keeps ``model_args``), so
+    :func:`rebuild` can make the same network from the checkpoint alone. Defaults are filled
+    in; a subclass's own arguments win over those it passes to its parent.
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(self, *args, **kwargs)
+        self.init_args = {name: value for name, value in bound.arguments.items() if name != "self"}
+
+    return wrapper
 
 
 def mlp(n_in: int, n_out: int, hidden: int, depth: int, activation: type[nn.Module]) -> nn.Sequential:
@@ -35,6 +57,7 @@ class MLPGenerator(nn.Module):
     makes redundant), as in PacGAN's generator (Lin et al., 2018).
     """
 
+    @remembers_arguments
     def __init__(self, z_dim: int = 4, x_dim: int = 2, hidden: int = 128, depth: int = 3, batch_norm: bool = False):
         super().__init__()
         self.z_dim, self.x_dim = z_dim, x_dim
@@ -100,6 +123,7 @@ class MLPDiscriminator(nn.Module):
       (the training loop does).
     """
 
+    @remembers_arguments
     def __init__(
         self,
         x_dim: int = 2,
@@ -137,6 +161,7 @@ class DCGANGenerator(nn.Module):
     z (N, z_dim) -> (N, 1, 28, 28) in [-1, 1].
     """
 
+    @remembers_arguments
     def __init__(self, z_dim: int = 100, ngf: int = 64, channels: int = 1):
         super().__init__()
         self.z_dim = z_dim
@@ -162,6 +187,7 @@ class DCGANDiscriminator(nn.Module):
     (N, 1, 28, 28) -> logits (N,). ``batch_norm=False`` gives the WGAN-GP critic.
     """
 
+    @remembers_arguments
     def __init__(self, ndf: int = 64, channels: int = 1, batch_norm: bool = True):
         super().__init__()
         norm = nn.BatchNorm2d(ndf * 2) if batch_norm else nn.Identity()
@@ -182,6 +208,7 @@ class DCGANDiscriminator(nn.Module):
 class WGANCritic(DCGANDiscriminator):
     """The DCGAN discriminator as a Wasserstein critic: no batch norm, an unbounded score f(x)."""
 
+    @remembers_arguments
     def __init__(self, ndf: int = 64, channels: int = 1):
         super().__init__(ndf=ndf, channels=channels, batch_norm=False)
 
@@ -195,6 +222,51 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+MODEL_CLASSES = {cls.__name__: cls for cls in (MLPGenerator, MLPDiscriminator, DCGANGenerator, DCGANDiscriminator, WGANCritic)}
+
+
+def describe(model: nn.Module) -> dict:
+    """``{"class": name, "args": constructor arguments}`` of a course model, as a checkpoint stores it."""
+    name = type(model).__name__
+    if name not in MODEL_CLASSES or not hasattr(model, "init_args"):
+        return {"class": name, "args": None}  # a network of the reader's own: not rebuildable
+    return {"class": name, "args": dict(model.init_args)}
+
+
+def rebuild(description: dict) -> nn.Module:
+    """A fresh (untrained) model from :func:`describe`'s record; load the weights into it next."""
+    name, args = description.get("class"), description.get("args")
+    if name not in MODEL_CLASSES or not isinstance(args, dict):
+        raise ValueError(
+            f"cannot rebuild a {name!r} network: only the course's models ({', '.join(MODEL_CLASSES)}) "
+            "are recorded with their constructor arguments. Build it yourself and load its state dict."
+        )
+    return MODEL_CLASSES[name](**args)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def layer_outputs(model: nn.Module, x: torch.Tensor) -> list[tuple[nn.Module, tuple[int, ...]]]:
+    """Each layer of ``model.net`` (or of the model) with the shape of its output on input ``x`` (chapter 5)."""
+    layers = list(getattr(model, "net", model).children())
+    shapes: list[tuple[nn.Module, tuple[int, ...]]] = []
+    hooks = [layer.register_forward_hook(lambda m, _, out: shapes.append((m, tuple(out.shape)))) for layer in layers]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return shapes
+
+
+def summary(model: nn.Module, x: torch.Tensor) -> str:
+    """A table of the layers of ``model`` on input ``x``: output shape and parameters, then the total (chapter 5)."""
+    rows = [f"{'input':<16}{str(tuple(x.shape)):>20}"]
+    for layer, shape in layer_outputs(model, x):
+        rows.append(f"{type(layer).__name__:<16}{str(shape):>20}{count_parameters(layer):>11,}")
+    rows.append(f"{'total':<36}{count_parameters(model):>11,}")
+    return "\n".join(rows)

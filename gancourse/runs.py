@@ -353,22 +353,16 @@ def train_and_measure(
     source, G, D = build(config)
     train_config = config.training_config()
     z = torch.randn(n_samples, G.z_dim, generator=torch.Generator().manual_seed(10_000 + seed))
-    kept: dict[int, torch.Tensor] = {}
-    wanted = set(snapshots)
-
-    def keep(step: int, G, D) -> None:
-        if step in wanted:
-            kept[step] = train.decode(G, z)
-
-    keep(0, G, D)
+    kept: dict[int, torch.Tensor] = {0: train.decode(G, z)} if 0 in snapshots else {}
     phases = [train_config]
     if finetune:
         lr_d, lr_g = train_config.lr_d / 10, train_config.lr_g / 10
         phases.append(replace(train_config, steps=finetune, lr_d=lr_d, lr_g=lr_g, seed=seed + 1_000))
     seconds, done, history = 0.0, 0, {}
     for phase in phases:
-        callback = functools.partial(_keep_at, keep, done)
-        result = train.train(G, D, source, phase, callback=callback, callback_every=1 if wanted else 0)
+        at = [s - done for s in snapshots if done < s <= done + phase.steps]  # this phase's own steps
+        callback = functools.partial(_keep_samples, kept, z, done)
+        result = train.train(G, D, source, phase, callback=callback, callback_at=at)
         for key, values in result.history.items():
             history.setdefault(key, []).extend([done + v for v in values] if key == "step" else values)
         seconds += result.seconds
@@ -378,8 +372,8 @@ def train_and_measure(
     return ToyRun(samples, coverage, seconds, kept, history, G.cpu(), D.cpu())
 
 
-def _keep_at(keep, offset: int, step: int, G, D) -> None:
-    keep(offset + step, G, D)
+def _keep_samples(kept: dict, z: torch.Tensor, offset: int, step: int, G, D) -> None:
+    kept[offset + step] = train.decode(G, z)
 
 
 def compare_remedies(

@@ -81,6 +81,17 @@ def kl_divergence(p, q, dx: float = 1.0) -> Array:
     return (_xlogy(p, p) - _xlogy(p, q)).sum() * dx
 
 
+def kl_gaussians(mu1: float, sigma1: float, mu2: float, sigma2: float) -> float:
+    r"""KL between two 1-D Gaussians in closed form, in nats (chapter 4).
+
+    .. math:: \mathrm{KL}\bigl(\mathcal N(\mu_1, \sigma_1^2)\,\|\,\mathcal N(\mu_2, \sigma_2^2)\bigr)
+              = \log\frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2 + (\mu_1 - \mu_2)^2}{2\sigma_2^2} - \frac12
+    """
+    if not (sigma1 > 0 and sigma2 > 0):
+        raise ValueError(f"standard deviations must be positive, got {sigma1} and {sigma2}.")
+    return math.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5
+
+
 def js_divergence(p, q, dx: float = 1.0) -> Array:
     """Jensen-Shannon divergence in nats; always between 0 and ``log 2``.
 

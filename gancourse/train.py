@@ -10,16 +10,20 @@ Arjovsky et al. (2017) and Gulrajani et al. (2017) as options of the same loop:
             update_D: ascend V(D, G) (or the critic objective) on m real and m fake samples
         update_G:  descend the generator loss on m fake samples
 
-``loss`` picks the objective: ``"minimax"`` (saturating), ``"nonsaturating"``, ``"wgan"``
-(weight clipping) or ``"wgan-gp"`` (gradient penalty). All randomness (batches, noise,
-interpolation weights) comes from one seeded generator that is saved in the checkpoints,
-so a run stopped and resumed continues exactly as an uninterrupted one would on the CPU.
+:func:`update_D` and :func:`update_G` are the two steps, public functions over a
+:class:`TrainingState` (models, optimisers, random generator, batches, history) that
+students can read, call and rewrite (assignment 6); :func:`train` is the loop around them.
+``loss`` picks the objective from :data:`gancourse.losses.OBJECTIVES`: ``"minimax"``
+(saturating), ``"nonsaturating"``, ``"wgan"`` (weight clipping) or ``"wgan-gp"`` (gradient
+penalty). All randomness (batches, noise, interpolation weights) comes from one seeded
+generator that is saved in the checkpoints, so a run stopped and resumed continues exactly
+as an uninterrupted one would on the CPU.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,16 +31,22 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import losses, site
+from . import losses, models, site
 from .checkpoint import CheckpointError, check_compatible, load_checkpoint, save_checkpoint
 from .device import default_device
 
-LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
+LOSSES = tuple(losses.OBJECTIVES)  # "minimax", "nonsaturating", "wgan", "wgan-gp"
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
-HISTORY_KEYS = ("step", "loss_D", "loss_G", "D_x", "D_G_z", "grad_norm_D", "grad_norm_G", "penalty")
+HISTORY_KEYS = ("step", "loss_D", "loss_G", "D_x", "D_G_z", "D_G_z_after", "grad_norm_D", "grad_norm_G", "penalty")
+"""What :func:`train` records at every generator step. ``D_x`` and ``D_G_z``: D's mean output on the
+real and fake batches of its (last) step, before that step; ``D_G_z_after``: on the fakes in G's
+step, after D's (the PyTorch DCGAN example's pair; with ``simultaneous`` both come before it).
+Means of probabilities for the GAN losses, of critic scores for the WGANs (whose difference
+estimates the EM distance). Gradient norms over all parameters; ``penalty``: D's penalty term."""
 CHECKPOINT_NAME = "checkpoint.pt"
 
-# Per-loss defaults from the papers: (optimizer, learning rate, betas, k).
+# Per-loss defaults from the papers: (optimizer, learning rate, betas, k); a loss not listed
+# here gets the non-saturating GAN's.
 PAPER_DEFAULTS = {
     "minimax": ("adam", 2e-4, (0.5, 0.999), 1),  # Radford et al. (2016)
     "nonsaturating": ("adam", 2e-4, (0.5, 0.999), 1),
@@ -73,9 +83,9 @@ class TrainConfig:
     progress: bool | None = None  # a tqdm.auto progress bar; None: on, except while building the website
 
     def __post_init__(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
-        optimizer, lr, betas, k = PAPER_DEFAULTS[self.loss]
+        if self.loss not in losses.OBJECTIVES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(losses.OBJECTIVES)}.")
+        optimizer, lr, betas, k = PAPER_DEFAULTS.get(self.loss, PAPER_DEFAULTS["nonsaturating"])
         self.optimizer = self.optimizer or optimizer
         self.lr_d = lr if self.lr_d is None else self.lr_d
         self.lr_g = lr if self.lr_g is None else self.lr_g
@@ -95,6 +105,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}.")
         if self.gp_lambda < 0 or self.r1_gamma < 0 or self.instance_noise < 0:
             raise ValueError("gp_lambda, r1_gamma and instance_noise cannot be negative.")
+        if self.r1_gamma > 0 and losses.OBJECTIVES[self.loss].weight != "r1_gamma":
+            raise ValueError(f"r1_gamma is a penalty of the GAN losses (minimax, nonsaturating), not of {self.loss!r}.")
         self.lr_milestones = tuple(self.lr_milestones)
         if any(not 0 < m < 1 for m in self.lr_milestones) or list(self.lr_milestones) != sorted(self.lr_milestones):
             raise ValueError(f"lr_milestones must be increasing fractions of the run in (0, 1), got {self.lr_milestones!r}.")
@@ -103,9 +115,9 @@ class TrainConfig:
         """The learning rates' multiplier at generator step ``step`` (1, 2, ...): 0.1 per milestone passed."""
         return 0.1 ** sum(step > m * self.steps for m in self.lr_milestones)
 
-    @property
-    def wasserstein(self) -> bool:
-        return self.loss.startswith("wgan")
+    def noise_std(self, step: int) -> float:
+        """The instance noise's standard deviation at step ``step`` (1, 2, ...), annealed linearly to 0."""
+        return self.instance_noise * (1 - (step - 1) / self.steps)
 
 
 @dataclass
@@ -204,6 +216,28 @@ def fit_discriminator(
     return torch.stack(history).tolist()
 
 
+def train_discriminator(
+    p_data, p_g, steps: int, *, seed: int = 0, x_dim: int = 1, hidden: int = 32, depth: int = 2,
+    batch_size: int = 256, lr: float = 1e-3, final_lr: float | None = None, device=None,
+) -> tuple[nn.Module, list[float]]:  # fmt: skip
+    """A fresh MLP discriminator trained against a fixed p_g with :func:`fit_discriminator` (chapters 3, 4).
+
+    Its initial weights come from ``seed``. With ``final_lr`` the fit has two phases: three
+    quarters of the steps at ``lr``, then the last quarter at ``final_lr`` (with ``seed + 1``),
+    which settles Adam's jitter around the optimum.
+
+    Returns:
+        ``(D, losses)``: the trained discriminator and its loss at every step.
+    """
+    torch.manual_seed(seed)
+    D = models.MLPDiscriminator(x_dim=x_dim, hidden=hidden, depth=depth)
+    fast = steps if final_lr is None else steps - steps // 4
+    loss = fit_discriminator(D, p_data, p_g, fast, batch_size, lr, seed, device)
+    if final_lr is not None:
+        loss += fit_discriminator(D, p_data, p_g, steps // 4, batch_size, final_lr, seed + 1, device)
+    return D, loss
+
+
 def fit_generator(
     G: nn.Module,
     D: nn.Module,
@@ -227,9 +261,9 @@ def fit_generator(
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
-    generator_loss = losses.GENERATOR_LOSSES.get(loss)
-    if generator_loss is None:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+    if loss not in losses.OBJECTIVES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(losses.OBJECTIVES)}.")
+    generator_loss = losses.OBJECTIVES[loss].g_loss
     device = default_device(device)
     G.to(device).train()
     D.to(device)
@@ -260,7 +294,7 @@ class FrozenGenerator:
         return decode(self.G, torch.randn(n, self.G.z_dim, generator=generator))
 
 
-class _Batches:
+class Batches:
     """Real batches: epochs of a random permutation of a tensor, or draws from a sampler.
 
     Its state (permutation and position) is part of the checkpoint.
@@ -298,7 +332,8 @@ class _Batches:
         self.perm, self.pos = state["perm"], state["pos"]
 
 
-def _make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    """The optimiser ``config.optimizer`` over ``params`` at rate ``lr`` (Adam with ``config.betas``)."""
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, betas=config.betas)
     if config.optimizer == "rmsprop":
@@ -306,225 +341,266 @@ def _make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optim
     return torch.optim.SGD(params, lr=lr)
 
 
-def _grad_norm(module: nn.Module) -> torch.Tensor:
-    """:math:`\\|\\nabla_\\theta\\|_2` over all of a module's parameters."""
+def grad_norm(module: nn.Module) -> torch.Tensor:
+    """:math:`\\|\\nabla_\\theta\\|_2` over all of a module's parameters that have a gradient."""
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
-def train(
-    G: nn.Module,
-    D: nn.Module,
-    data,
-    config: TrainConfig | None = None,
-    *,
-    device=None,
-    checkpoint_dir: str | Path | None = None,
-    resume: bool = False,
-    callback: Callable[[int, nn.Module, nn.Module], None] | None = None,
-    callback_every: int = 0,
-) -> TrainResult:
-    """Train ``G`` against ``D`` on ``data`` for ``config.steps`` generator updates.
+@dataclass(eq=False)
+class TrainingState:
+    """Everything a training step reads and writes (introduced in chapter 2).
+
+    The two players and their optimisers, the one seeded random generator that draws the
+    batches, the noise and the penalties' random numbers, the real batches, the generator
+    steps done and the history. :meth:`state_dict` is exactly what a checkpoint holds.
+    """
+
+    G: nn.Module
+    D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    rng: torch.Generator
+    batches: Batches
+    config: TrainConfig
+    device: torch.device
+    step: int = 0  # generator steps done
+    history: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
+    pending: list[torch.Tensor] = field(default_factory=list, repr=False)  # records not yet in history
+
+    @classmethod
+    def create(cls, G: nn.Module, D: nn.Module, data, config: TrainConfig, device=None) -> TrainingState:
+        """Move the models to ``device`` in train mode and give each a fresh optimiser."""
+        if not isinstance(getattr(G, "z_dim", None), int):
+            raise ValueError(f"{type(G).__name__} needs an integer attribute z_dim (its noise dimension) to be trained.")
+        if config.batch_size % getattr(D, "pack", 1):
+            raise ValueError(f"batch_size {config.batch_size} must be a multiple of the discriminator's pack {D.pack}.")
+        device = default_device(device)
+        G.to(device).train()
+        D.to(device).train()
+        rng = torch.Generator().manual_seed(config.seed)
+        opt_G, opt_D = make_optimizer(G.parameters(), config, config.lr_g), make_optimizer(D.parameters(), config, config.lr_d)
+        return cls(G, D, opt_G, opt_D, rng, Batches(data, config.batch_size, rng, device), config, device)
+
+    def noise(self) -> torch.Tensor:
+        """A batch of noise vectors :math:`z \\sim \\mathcal N(0, I)`, (batch_size, z_dim), on the device."""
+        return torch.randn(self.config.batch_size, self.G.z_dim, generator=self.rng).to(self.device)
+
+    def noisy(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        """Instance noise (Sønderby et al., 2017): D sees x + sigma * eps, real and fake alike,
+        so the two distributions overlap and D's gradients stay informative."""
+        if sigma == 0:
+            return x
+        return x + sigma * torch.randn(x.shape, generator=self.rng).to(self.device)
+
+    def set_learning_rates(self, step: int) -> None:
+        """Both rates times :meth:`TrainConfig.lr_factor` (a step schedule; a no-op without milestones)."""
+        if self.config.lr_milestones:
+            for optimizer, lr in ((self.opt_D, self.config.lr_d), (self.opt_G, self.config.lr_g)):
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * self.config.lr_factor(step)
+
+    def record(self, values: dict[str, torch.Tensor]) -> None:
+        """Keep one step's records on the device; :meth:`flush` moves them into ``history``."""
+        self.pending.append(torch.stack([values[key] for key in HISTORY_KEYS[1:]]).float())
+
+    def flush(self, checkpoint: Path | None = None) -> None:
+        """Move the pending records into ``history``; raise :class:`TrainingDiverged` on NaN/inf."""
+        if not self.pending:
+            return
+        rows = torch.stack(self.pending).cpu()
+        self.pending.clear()
+        first = self.step - rows.shape[0] + 1
+        if not torch.isfinite(rows).all():
+            bad = first + int((~torch.isfinite(rows)).any(dim=1).nonzero()[0])
+            kept = f"the last good checkpoint is {checkpoint}" if checkpoint and checkpoint.exists() else "no checkpoint was written"
+            raise TrainingDiverged(
+                f"the losses became NaN/inf at step {bad} ({self.config.loss}); training stopped and {kept}. "
+                "Lower the learning rates, or use the non-saturating or WGAN-GP loss."
+            )
+        self.history["step"].extend(range(first, self.step + 1))
+        for key, column in zip(HISTORY_KEYS[1:], rows.T.tolist(), strict=True):
+            self.history[key].extend(column)
+
+    def state_dict(self) -> dict:
+        """Models (with their constructor arguments), optimisers, random state, data order, history."""
+        self.flush()
+        return {
+            "step": self.step,
+            "config": asdict(self.config),
+            "models": {"G": models.describe(self.G), "D": models.describe(self.D)},
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+            "rng": self.rng.get_state(),
+            "batches": self.batches.state_dict(),
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: dict, source: str | Path = "the checkpoint") -> None:
+        """Continue from ``state`` (a :meth:`state_dict`), after checking that it fits this run."""
+        if state["config"]["loss"] != self.config.loss:
+            raise CheckpointError(
+                f"{source} was written by a {state['config']['loss']!r} run; this run uses {self.config.loss!r}. "
+                "Resume with the same loss, or use a new checkpoint folder."
+            )
+        check_compatible(self.G, state["G"], "generator", source)
+        check_compatible(self.D, state["D"], "discriminator", source)
+        if state["step"] > self.config.steps:
+            raise ValueError(f"{source} is already at step {state['step']}, past steps={self.config.steps}; ask for more steps.")
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        self.rng.set_state(state["rng"])
+        self.batches.load_state_dict(state["batches"])
+        self.step = int(state["step"])
+        saved = state["history"]
+        n = len(saved["step"])  # checkpoints older than a history key have no column for it
+        self.history = {key: list(saved.get(key, [float("nan")] * n)) for key in HISTORY_KEYS}
+
+
+def update_D(state: TrainingState, x_real, x_fake, sigma: float = 0.0) -> dict:
+    r"""Step (1) of Algorithm 1: one step of D up :math:`\log D(x) + \log(1 - D(G(z)))`
+    (a critic: up :math:`f(x) - f(G(z))`), minus its penalty if it has one.
+
+    ``sigma`` is the instance noise. D sees ``x_fake.detach()``: its step must not push
+    gradients into G.
+    """
+    objective, D, config = losses.OBJECTIVES[state.config.loss], state.D, state.config
+    state.opt_D.zero_grad(set_to_none=True)
+    x_real = state.noisy(x_real, sigma)
+    x_fake = state.noisy(x_fake.detach(), sigma)
+    out_real, out_fake = D(x_real), D(x_fake)
+    loss_D = objective.d_loss(out_real, out_fake)
+    penalty = torch.zeros((), device=state.device)
+    weight = getattr(config, objective.weight, 0.0)  # gp_lambda, r1_gamma, ...
+    if objective.penalty is not None and weight > 0:
+        penalty = objective.penalty(D, x_real, x_fake, weight, generator=state.rng)
+    (loss_D + penalty).backward()
+    norm = grad_norm(D)
+    state.opt_D.step()
+    if objective.clip:  # WGAN: keep the critic (roughly) Lipschitz by clipping its weights
+        with torch.no_grad():
+            for p in D.parameters():
+                p.clamp_(-config.clip, config.clip)
+    return {
+        "loss_D": loss_D.detach(),
+        "D_x": _mean_output(out_real, objective),
+        "D_G_z": _mean_output(out_fake, objective),  # before D's step
+        "grad_norm_D": norm,
+        "penalty": penalty.detach(),
+    }
+
+
+def update_G(state: TrainingState, x_fake, sigma: float = 0.0, apply: bool = True) -> dict:
+    """Step (2) of Algorithm 1: one step of G down its loss of D(G(z)); D's weights stay.
+
+    ``apply=False`` only computes G's gradient. The backward pass also leaves gradients
+    in D's parameters; D's next ``zero_grad`` clears them, D's optimiser never uses them.
+    """
+    objective = losses.OBJECTIVES[state.config.loss]
+    state.opt_G.zero_grad(set_to_none=True)
+    out_fake = state.D(state.noisy(x_fake, sigma))
+    loss_G = objective.g_loss(out_fake)
+    loss_G.backward()
+    norm = grad_norm(state.G)
+    if apply:
+        state.opt_G.step()
+    return {
+        "loss_G": loss_G.detach(),
+        "D_G_z_after": _mean_output(out_fake, objective),  # after D's step
+        "grad_norm_G": norm,
+    }
+
+
+@torch.no_grad()
+def _mean_output(out: torch.Tensor, objective: losses.Objective) -> torch.Tensor:
+    """The mean probability D(x) for a discriminator, the mean score f(x) for a critic."""
+    return (out if objective.critic else torch.sigmoid(out)).mean()
+
+
+def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *, device=None,
+          checkpoint_dir: str | Path | None = None, resume: bool = False, callback: Callable | None = None,
+          callback_every: int = 0, callback_at: Iterable[int] = ()) -> TrainResult:  # fmt: skip
+    """Train ``G`` against ``D`` on ``data`` for ``config.steps`` generator steps (chapter 2).
 
     Args:
-        G: a generator with attribute ``z_dim``; maps (N, z_dim) noise to samples.
+        G: a generator with an integer attribute ``z_dim``; (N, z_dim) noise -> samples.
         D: a discriminator (logits) or critic (scores), (N, ...) -> (N,).
-        data: real samples, a tensor (N, ...) (images in [-1, 1]), or an object with
+        data: real samples, a tensor (N, ...) (images in [-1, 1]), or a sampler with
             ``.sample(n, generator=...)`` such as :func:`gancourse.data.ring`.
-        config: a :class:`TrainConfig`; ``TrainConfig()`` if None.
-        device: ``None`` picks CUDA / MPS / another accelerator / CPU automatically.
-        checkpoint_dir: where ``checkpoint.pt`` is written (every ``config.checkpoint_every``
-            steps and at the end); ``None``: no checkpoints.
-        resume: continue from ``checkpoint_dir/checkpoint.pt`` (models, optimisers, random
-            state, data order and history) up to ``config.steps`` in total.
-        callback: ``callback(step, G, D)`` every ``callback_every`` generator steps, e.g. to
-            keep frames for an animation (called with the models in train mode).
+        config: a :class:`TrainConfig` (None: the defaults); ``device``: None, the best here.
+        checkpoint_dir: where ``checkpoint.pt`` goes (every ``config.checkpoint_every``
+            steps and at the end); ``resume`` continues from it up to ``config.steps``.
+        callback: ``callback(step, G, D)`` after the steps in ``callback_at`` and every
+            ``callback_every`` steps (the models in train mode).
 
     Returns:
-        A :class:`TrainResult`; ``history`` has one entry per generator step for each of
-        ``step, loss_D, loss_G, D_x, D_G_z, grad_norm_D, grad_norm_G, penalty``. ``D_x`` and
-        ``D_G_z`` are mean probabilities D(x), D(G(z)) for the GAN losses and mean critic
-        scores f(x), f(G(z)) for the WGANs (their difference estimates the EM distance).
+        A :class:`TrainResult` whose history has one entry per step for each of :data:`HISTORY_KEYS`.
 
     Raises:
         TrainingDiverged: a loss turned NaN/inf; training stops, the last good checkpoint stays.
     """
     config = config or TrainConfig()
-    if not isinstance(getattr(G, "z_dim", None), int):
-        raise ValueError(f"{type(G).__name__} needs an integer attribute z_dim (its noise dimension) to be trained.")
-    device = default_device(device)
-    pack = getattr(D, "pack", 1)
-    if config.batch_size % pack:
-        raise ValueError(f"batch_size {config.batch_size} must be a multiple of the discriminator's pack {pack}.")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs the checkpoint_dir to resume from.")
-    G.to(device).train()
-    D.to(device).train()
-    opt_D = _make_optimizer(D.parameters(), config, config.lr_d)
-    opt_G = _make_optimizer(G.parameters(), config, config.lr_g)
-    rng = torch.Generator().manual_seed(config.seed)
-    batches = _Batches(data, config.batch_size, rng, device)
-    history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
-    path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    start = 0
+    path = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
+    state = TrainingState.create(G, D, data, config, device)
     if resume:
-        start = _restore(path, config, G, D, opt_D, opt_G, rng, batches, history)
-
-    def z_batch() -> torch.Tensor:
-        return torch.randn(config.batch_size, G.z_dim, generator=rng).to(device)
-
-    def noisy(x: torch.Tensor, sigma: float) -> torch.Tensor:
-        """Instance noise (Sønderby et al., 2017): D sees x + sigma * eps, real and fake alike,
-        so the two distributions overlap and D's gradients stay informative."""
-        if sigma == 0:
-            return x
-        return x + sigma * torch.randn(x.shape, generator=rng).to(device)
-
-    def update_D(x_real: torch.Tensor, x_fake: torch.Tensor, sigma: float):
-        """(1) Update D: maximise log D(x) + log(1 - D(G(z)))  (critic: f(x) - f(G(z)) [- GP]).
-
-        D sees ``x_fake.detach()``: this step must not push gradients into G.
-        """
-        opt_D.zero_grad(set_to_none=True)
-        x_real = noisy(x_real, sigma)
-        x_fake = noisy(x_fake.detach(), sigma)
-        out_real, out_fake = D(x_real), D(x_fake)
-        if config.wasserstein:
-            loss_D = losses.critic_loss(out_real, out_fake)
-        else:
-            loss_D = losses.d_loss(out_real, out_fake)
-        penalty = torch.zeros((), device=device)
-        if config.loss == "wgan-gp":
-            penalty = losses.gradient_penalty(D, x_real, x_fake, config.gp_lambda, generator=rng)
-        elif config.r1_gamma > 0:
-            penalty = losses.r1_penalty(D, x_real, config.r1_gamma)
-        (loss_D + penalty).backward()
-        grad_norm = _grad_norm(D)
-        opt_D.step()
-        if config.loss == "wgan":  # keep the critic (roughly) Lipschitz by clipping its weights
-            with torch.no_grad():
-                for p in D.parameters():
-                    p.clamp_(-config.clip, config.clip)
-        with torch.no_grad():
-            squash = (lambda t: t) if config.wasserstein else torch.sigmoid
-            D_x, D_G_z = squash(out_real).mean(), squash(out_fake).mean()
-        return loss_D.detach(), D_x, D_G_z, grad_norm, penalty.detach()
-
-    def update_G(x_fake: torch.Tensor, sigma: float, step: bool = True):
-        """(2) Update G: minimise the generator loss on D(G(z)), D's weights left untouched.
-
-        ``step=False`` only computes G's gradient (D's gradients from this backward pass are
-        cleared by D's next ``zero_grad``)."""
-        opt_G.zero_grad(set_to_none=True)
-        loss_G = losses.GENERATOR_LOSSES[config.loss](D(noisy(x_fake, sigma)))
-        loss_G.backward()
-        grad_norm = _grad_norm(G)
-        if step:
-            opt_G.step()
-        return loss_G.detach(), grad_norm
-
-    pending: list[torch.Tensor] = []  # per-step records kept on the device until a flush
-
-    def flush(step: int) -> None:
-        if not pending:
-            return
-        rows = torch.stack(pending).cpu()
-        pending.clear()
-        first = step - rows.shape[0] + 1
-        if not torch.isfinite(rows).all():
-            bad = first + int((~torch.isfinite(rows)).any(dim=1).nonzero()[0])
-            kept = f"the last good checkpoint is {path}" if path and path.exists() else "no checkpoint was written"
-            raise TrainingDiverged(
-                f"the losses became NaN/inf at step {bad} ({config.loss}); training stopped and {kept}. "
-                "Lower the learning rates, or use the non-saturating or WGAN-GP loss."
-            )
-        history["step"].extend(range(first, step + 1))
-        for key, column in zip(HISTORY_KEYS[1:], rows.T.tolist(), strict=True):
-            history[key].extend(column)
-
-    show = config.progress if config.progress is not None else not site.building()
-    bar = tqdm(total=config.steps, initial=start, disable=not show, desc=config.loss)
-    t0 = time.perf_counter()
-    step = start
+        state.load_state_dict(load_checkpoint(path), path)
+    start, t0 = state.step, time.perf_counter()
+    callback_steps = _callback_steps(config.steps, callback_every, callback_at)
+    bar = _progress_bar(config, start)
     try:
         for step in range(start + 1, config.steps + 1):
-            sigma = config.instance_noise * (1 - (step - 1) / config.steps)  # annealed to 0
-            if config.lr_milestones:  # a step schedule: both rates drop tenfold at each milestone
-                for optimizer, lr in ((opt_D, config.lr_d), (opt_G, config.lr_g)):
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr * config.lr_factor(step)
-            for j in range(config.k):
-                x_real = batches.next()
+            state.set_learning_rates(step)
+            sigma = config.noise_std(step)
+            for j in range(config.k):  # (1) k steps of D, on fresh real and fake batches
+                x_real = state.batches.next()
                 last = j == config.k - 1
-                with torch.set_grad_enabled(last):  # only the last fake batch is reused by update_G
-                    x_fake = G(z_batch())
-                if last and config.simultaneous:  # G's gradient against D as it is before D's step
-                    loss_G, grad_norm_G = update_G(x_fake, sigma, step=False)
-                loss_D, D_x, D_G_z, grad_norm_D, penalty = update_D(x_real, x_fake, sigma)
-            # Like the PyTorch DCGAN example, G's step reuses the fake batch of the last D
-            # step (which D has just been updated on) instead of drawing new noise: the
-            # same expectation over z, one forward pass of G fewer.
+                with torch.set_grad_enabled(last):  # G's step reuses the last fakes only
+                    x_fake = G(state.noise())
+                if last and config.simultaneous:  # G's gradient against D before D's step
+                    out_G = update_G(state, x_fake, sigma, apply=False)
+                out_D = update_D(state, x_real, x_fake, sigma)
+            # (2) one step of G. Like the PyTorch DCGAN example, it reuses the last fakes
+            # (D has just stepped on them): the same expectation, one pass of G fewer.
             if config.simultaneous:
-                opt_G.step()  # the gradient computed before D's step
+                state.opt_G.step()  # on the gradient computed before D's step
             else:
-                loss_G, grad_norm_G = update_G(x_fake, sigma)
-            pending.append(torch.stack([loss_D, loss_G, D_x, D_G_z, grad_norm_D, grad_norm_G, penalty]).float())
-            checkpoint_now = path is not None and config.checkpoint_every and step % config.checkpoint_every == 0
-            if step % config.log_every == 0 or checkpoint_now or step == config.steps:
-                flush(step)
-                bar.set_postfix(loss_D=f"{history['loss_D'][-1]:.3f}", loss_G=f"{history['loss_G'][-1]:.3f}")
-            if checkpoint_now:
-                _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history)
-            if callback is not None and callback_every and step % callback_every == 0:
-                callback(step, G, D)
-            bar.update(1)
-        flush(step)
+                out_G = update_G(state, x_fake, sigma)
+            state.step = step
+            state.record(out_D | out_G)
+            call = callback if step in callback_steps else None
+            _after_step(state, path, bar, call)  # history, checkpoint, callback, progress
     finally:
         bar.close()
-    if path is not None and step > start:
-        _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history)
-    return TrainResult(history, step, time.perf_counter() - t0, path, config)
+    state.flush(path)
+    if path is not None and state.step > start:
+        save_checkpoint(state.state_dict(), path)
+    return TrainResult(state.history, state.step, time.perf_counter() - t0, path, config)
 
 
-def _save(path, step, config, G, D, opt_D, opt_G, rng, batches, history) -> None:
-    save_checkpoint(
-        {
-            "step": step,
-            "config": asdict(config),
-            "models": {"G": type(G).__name__, "D": type(D).__name__},
-            "G": G.state_dict(),
-            "D": D.state_dict(),
-            "opt_G": opt_G.state_dict(),
-            "opt_D": opt_D.state_dict(),
-            "rng": rng.get_state(),
-            "batches": batches.state_dict(),
-            "history": history,
-        },
-        path,
-    )
+def _callback_steps(steps: int, every: int, at: Iterable[int]) -> set[int]:
+    return set(at) | (set(range(every, steps + 1, every)) if every else set())
 
 
-def _restore(path, config, G, D, opt_D, opt_G, rng, batches, history) -> int:
-    state = load_checkpoint(path)
-    saved_loss = state["config"]["loss"]
-    if saved_loss != config.loss:
-        raise CheckpointError(
-            f"{path} was written by a {saved_loss!r} run; this run uses {config.loss!r}. "
-            "Resume with the same loss, or use a new checkpoint folder."
-        )
-    check_compatible(G, state["G"], "generator", path)
-    check_compatible(D, state["D"], "discriminator", path)
-    if state["step"] > config.steps:
-        raise ValueError(
-            f"{path} is already at step {state['step']}, past steps={config.steps}; ask for more steps."
-        )
-    G.load_state_dict(state["G"])
-    D.load_state_dict(state["D"])
-    opt_G.load_state_dict(state["opt_G"])
-    opt_D.load_state_dict(state["opt_D"])
-    rng.set_state(state["rng"])
-    batches.load_state_dict(state["batches"])
-    for key in HISTORY_KEYS:
-        history[key].extend(state["history"][key])
-    return int(state["step"])
+def _progress_bar(config: TrainConfig, start: int) -> tqdm:
+    show = config.progress if config.progress is not None else not site.building()
+    return tqdm(total=config.steps, initial=start, disable=not show, desc=config.loss)
 
+
+def _after_step(state: TrainingState, path: Path | None, bar: tqdm, callback) -> None:
+    """Flush the history (and check it for NaN), checkpoint, call back, tick the bar."""
+    config, step = state.config, state.step
+    checkpoint_now = path is not None and config.checkpoint_every and step % config.checkpoint_every == 0
+    if step % config.log_every == 0 or checkpoint_now or step == config.steps:
+        state.flush(path)
+        bar.set_postfix(loss_D=f"{state.history['loss_D'][-1]:.3f}", loss_G=f"{state.history['loss_G'][-1]:.3f}")
+    if checkpoint_now:
+        save_checkpoint(state.state_dict(), path)
+    if callback is not None:
+        callback(step, state.G, state.D)
+    bar.update(1)

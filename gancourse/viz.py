@@ -22,11 +22,28 @@ LABELS = {
     "loss_G": r"$\mathcal{L}_G$",
     "D_x": r"$D(x)$",
     "D_G_z": r"$D(G(z))$",
+    "D_G_z_after": r"$D(G(z))$ after D's step",
     "grad_norm_D": r"$\|\nabla_{\theta_D}\|$",
     "grad_norm_G": r"$\|\nabla_{\theta_G}\|$",
 }
 
 DEFAULT_PANELS = (("loss_D", "loss_G"), ("D_x", "D_G_z"))
+
+REAL, FAKE = "C0", "C1"  # the colours of real and generated data in every chapter
+STYLE = {"figure.dpi": 120, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def use_course_style(threads: int | None = 1) -> None:
+    """The course's figure style (:data:`STYLE`) and CPU threads, in one call (every chapter).
+
+    ``threads=1`` suits the course's small networks on a CPU (more threads only add
+    overhead; on a GPU the setting does not matter); ``None`` leaves PyTorch's choice.
+    """
+    from . import device
+
+    plt.rcParams.update(STYLE)
+    if threads is not None:
+        device.set_cpu_threads(threads)
 
 
 def _numpy(x) -> np.ndarray:

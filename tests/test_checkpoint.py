@@ -56,3 +56,27 @@ def test_loading_never_executes_code(tmp_path):
         torch.save({"format": "gancourse-checkpoint-v1", "x": Payload()}, f, pickle_module=pickle)
     with pytest.raises(CheckpointError):
         load_checkpoint(path)  # weights_only=True refuses arbitrary objects
+
+
+def test_a_checkpoint_alone_rebuilds_both_models(tmp_path):
+    from gancourse import checkpoint, data, models, train
+
+    torch.manual_seed(0)
+    G = models.MLPGenerator(z_dim=3, hidden=16, depth=2, batch_norm=True)
+    D = models.MLPDiscriminator(hidden=24, depth=2, pack=2, maxout=3)
+    train.train(G, D, data.ring(), train.TrainConfig(steps=4, batch_size=16, progress=False), checkpoint_dir=tmp_path)
+    G2, D2 = checkpoint.load_models(tmp_path / train.CHECKPOINT_NAME)
+    assert type(G2) is models.MLPGenerator and G2.init_args == G.init_args and D2.pack == 2
+    assert torch.equal(train.generate(G2, 50, seed=1), train.generate(G, 50, seed=1))
+    x = torch.randn(8, 2)
+    assert torch.equal(D2(x), D.eval()(x))
+    # a checkpoint without the models' arguments (an older one, or a network of one's own)
+    state = torch.load(tmp_path / train.CHECKPOINT_NAME, weights_only=True)
+    state["models"] = {"G": "MLPGenerator", "D": "MLPDiscriminator"}
+    save_checkpoint(state, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="does not record how to build its generator"):
+        checkpoint.load_models(tmp_path / "old.pt")
+    state["models"] = {"G": {"class": "MyNet", "args": None}, "D": {"class": "MyNet", "args": None}}
+    save_checkpoint(state, tmp_path / "own.pt")
+    with pytest.raises(CheckpointError, match="cannot rebuild a 'MyNet' network"):
+        checkpoint.load_models(tmp_path / "own.pt")

@@ -86,3 +86,21 @@ def test_truncated_checkpoint_is_reported_not_resumed(tmp_path, capsys):
 def test_module_entry_point_runs(tmp_path):
     done = subprocess.run([sys.executable, "-m", "gancourse", "presets"], capture_output=True, text=True, check=True)
     assert "dcgan" in done.stdout and "ring" in done.stdout
+
+
+def test_sample_draws_from_a_checkpoint_alone(tmp_path, capsys):
+    out = tmp_path / "ring"
+    assert main(["train", "--preset", "ring", "--out", str(out), "--steps", "5", "--no-progress"]) == 0
+    png = tmp_path / "samples.png"
+    argv = ["sample", "--checkpoint", str(out / "checkpoint.pt"), "--n", "200", "--out", str(png)]
+    assert main(argv) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "200 samples of MLPGenerator" in capsys.readouterr().out
+    before = png.read_bytes()
+    assert main(argv) == 2  # an existing file is kept unless --force
+    assert "exists; choose another --out, or add --force" in capsys.readouterr().err
+    assert png.read_bytes() == before
+    assert main([*argv, "--force", "--seed", "1"]) == 0 and png.read_bytes() != before
+    assert main(["sample", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no checkpoint at") and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left

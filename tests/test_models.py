@@ -96,3 +96,26 @@ def test_pacgan_networks_have_the_papers_shapes():
     assert sum(isinstance(m, models.Maxout) for m in D.modules()) == 3
     assert D.net[0].linear.in_features == 4 and D.net[0].linear.out_features == 1_000
     assert G(torch.randn(6, 2)).shape == (6, 2) and D(torch.randn(6, 2)).shape == (3,)
+
+
+def test_layer_outputs_and_summary_follow_a_dummy_batch():
+    G = models.DCGANGenerator(z_dim=10, ngf=8)
+    shapes = [shape for _, shape in models.layer_outputs(G, torch.randn(3, 10))]
+    assert shapes[0] == (3, 32, 7, 7) and shapes[3] == (3, 16, 14, 14) and shapes[-1] == (3, 1, 28, 28)
+    table = models.summary(G, torch.randn(3, 10)).split("\n")
+    assert table[0].split() == ["input", "(3,", "10)"] and len(table) == len(shapes) + 2
+    assert table[-1].split() == ["total", f"{models.count_parameters(G):,}"]
+    assert not any(layer._forward_hooks for layer in G.net)  # the hooks are removed
+
+
+def test_models_remember_their_constructor_arguments_and_rebuild():
+    for model in (models.MLPGenerator(3, hidden=16, batch_norm=True), models.MLPDiscriminator(pack=2, maxout=3),
+                  models.WGANCritic(ndf=8), models.DCGANDiscriminator(ndf=8, batch_norm=False)):  # fmt: skip
+        record = models.describe(model)
+        rebuilt = models.rebuild(record)
+        assert type(rebuilt) is type(model) and rebuilt.init_args == model.init_args
+        assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
+    assert models.describe(models.WGANCritic(ndf=8))["args"] == {"ndf": 8, "channels": 1}
+    assert models.describe(torch.nn.Linear(2, 2)) == {"class": "Linear", "args": None}
+    with pytest.raises(ValueError, match="cannot rebuild a 'Linear' network"):
+        models.rebuild({"class": "Linear", "args": None})

@@ -89,3 +89,17 @@ def test_earth_mover_distance_keeps_growing_where_jsd_saturates():
     # Gaussians shifted by mu: W1 = |mu|
     p, q = theory.gaussian_pdf(x, 0.0, 1.0), theory.gaussian_pdf(x, 1.5, 1.0)
     assert theory.wasserstein_1d(p, q, dx).item() == pytest.approx(1.5, abs=1e-6)
+
+
+def test_kl_between_gaussians_in_closed_form_matches_the_grid():
+    import math
+
+    grid = torch.linspace(-30, 30, 600_001, dtype=torch.float64)
+    dx = (grid[1] - grid[0]).item()
+    for mu1, s1, mu2, s2 in [(0, 1, 1, 1), (0, 1, 0, 2), (0, 2, 0, 1), (1, 0.5, -1, 1.5)]:
+        on_grid = theory.kl_divergence(theory.gaussian_pdf(grid, mu1, s1), theory.gaussian_pdf(grid, mu2, s2), dx)
+        assert theory.kl_gaussians(mu1, s1, mu2, s2) == pytest.approx(on_grid.item(), abs=1e-9)
+    assert theory.kl_gaussians(0, 1, 1, 1) == 0.5 and theory.kl_gaussians(2, 3, 2, 3) == 0.0
+    assert theory.kl_gaussians(0, 1, 0, 2) == pytest.approx(math.log(2) + 1 / 8 - 0.5)
+    with pytest.raises(ValueError, match="must be positive"):
+        theory.kl_gaussians(0, 0, 0, 1)

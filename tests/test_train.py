@@ -352,3 +352,115 @@ def test_simultaneous_updates_step_g_on_its_gradient_from_before_ds_step():
         assert torch.allclose(a, b)
     assert not all(torch.allclose(a, c) for a, c in zip(G.parameters(), G_alternating.parameters(), strict=True))
     assert all(torch.equal(a, b) for a, b in zip(D.parameters(), D_alternating.parameters(), strict=True))
+
+
+# --------------------------------------------------------------------------- the step as a unit
+
+
+def state_for(config, seed=0):
+    G, D = mlp_pair(seed=seed, hidden=16)
+    return train.TrainingState.create(G, D, data.ring(), config, device="cpu")
+
+
+def params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_update_D_moves_only_D_and_update_G_moves_only_G():
+    state = state_for(train.TrainConfig(steps=1, batch_size=32, progress=False))
+    G0, D0 = params(state.G), params(state.D)
+    x_fake = state.G(state.noise())
+    out_D = train.update_D(state, state.batches.next(), x_fake)
+    assert same(params(state.G), G0) and not same(params(state.D), D0)
+    assert all(p.grad is None for p in state.G.parameters())  # D's step saw x_fake.detach()
+    D1 = params(state.D)
+    out_G = train.update_G(state, x_fake)
+    assert same(params(state.D), D1) and not same(params(state.G), G0)
+    assert set(out_D) | set(out_G) == set(train.HISTORY_KEYS) - {"step"}
+    # D(G(z)) before D's step and after it, on the same fakes (the PyTorch example's pair)
+    with torch.no_grad():
+        after = torch.sigmoid(state.D(x_fake)).mean()
+    assert out_G["D_G_z_after"] == pytest.approx(after.item(), abs=1e-6)
+    assert out_G["D_G_z_after"] != out_D["D_G_z"]  # D's step changed its score of these fakes
+
+
+def test_simultaneous_updates_record_d_of_g_of_z_before_ds_step_twice():
+    G, D = mlp_pair(seed=0, hidden=16)
+    config = train.TrainConfig(steps=5, batch_size=32, simultaneous=True, progress=False)
+    h = train.train(G, D, data.ring(), config).history
+    assert h["D_G_z_after"] == pytest.approx(h["D_G_z"], abs=1e-6)
+
+
+def test_a_new_loss_is_one_row_of_the_objectives_table(monkeypatch):
+    """Least squares (Mao et al., 2017) added as one row: D regresses real to 1 and fake to 0."""
+    lsgan = losses.Objective(
+        d_loss=lambda real, fake: 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean(),
+        g_loss=lambda fake: 0.5 * ((fake - 1) ** 2).mean(),
+        critic=True,  # raw outputs, recorded as they are
+    )
+    monkeypatch.setitem(losses.OBJECTIVES, "least-squares", lsgan)
+    config = train.TrainConfig("least-squares", steps=3, batch_size=32, progress=False)
+    state = state_for(config)
+    D_before = copy.deepcopy(state.D)
+    x_real, x_fake = state.batches.next(), state.G(state.noise())
+    out = train.update_D(state, x_real, x_fake)
+    with torch.no_grad():
+        expected = 0.5 * ((D_before(x_real) - 1) ** 2).mean() + 0.5 * (D_before(x_fake) ** 2).mean()
+    assert out["loss_D"].item() == pytest.approx(expected.item(), rel=1e-6)
+    G, D = mlp_pair(seed=0, hidden=16)
+    history = train.train(G, D, data.ring(), config).history
+    assert len(history["loss_G"]) == 3 and all(v == v for v in history["loss_G"])
+
+
+def test_callbacks_run_at_chosen_steps_and_every_n_steps():
+    G, D = mlp_pair(seed=0, hidden=16)
+    seen = []
+    config = train.TrainConfig(steps=9, batch_size=8, progress=False)
+    train.train(G, D, data.ring(), config, callback=lambda step, g, d: seen.append(step), callback_at=[2, 5])
+    assert seen == [2, 5]
+    seen.clear()
+    G, D = mlp_pair(seed=0, hidden=16)
+    train.train(G, D, data.ring(), config, callback=lambda step, g, d: seen.append(step),
+                callback_at=[5, 2], callback_every=4)  # fmt: skip
+    assert seen == [2, 4, 5, 8]
+
+
+def test_training_state_round_trips_through_its_state_dict():
+    config = train.TrainConfig(steps=6, batch_size=32, progress=False)
+    a = state_for(config, seed=0)
+    for _ in range(3):
+        x_fake = a.G(a.noise())
+        train.update_D(a, a.batches.next(), x_fake)
+        train.update_G(a, x_fake)
+    a.step = 3
+    saved = copy.deepcopy(a.state_dict())
+    assert saved["models"]["G"] == {"class": "MLPGenerator",
+                                    "args": {"z_dim": 4, "x_dim": 2, "hidden": 16, "depth": 2, "batch_norm": False}}  # fmt: skip
+    b = state_for(config, seed=1)  # other weights, fresh optimisers and random state
+    b.load_state_dict(saved)
+    assert b.step == 3 and same(params(b.G), params(a.G)) and same(params(b.D), params(a.D))
+    assert torch.equal(a.noise(), b.noise())  # the random streams continue alike
+    with pytest.raises(CheckpointError, match="written by a 'nonsaturating' run"):
+        state_for(replace(config, loss="wgan-gp")).load_state_dict(saved)
+
+
+def test_r1_is_refused_for_the_wasserstein_losses():
+    with pytest.raises(ValueError, match="r1_gamma is a penalty of the GAN losses"):
+        train.TrainConfig("wgan-gp", r1_gamma=1.0)
+
+
+def test_train_discriminator_builds_and_fits_in_one_or_two_phases():
+    p_data, p_g = data.gaussian_1d(0.0, 1.0), data.gaussian_1d(2.0, 1.0)
+    D, loss = train.train_discriminator(p_data, p_g, 40, seed=3, batch_size=64, lr=3e-3, final_lr=3e-4)
+    torch.manual_seed(3)
+    by_hand = models.MLPDiscriminator(x_dim=1, hidden=32, depth=2)
+    expected = train.fit_discriminator(by_hand, p_data, p_g, 30, 64, 3e-3, 3)
+    expected += train.fit_discriminator(by_hand, p_data, p_g, 10, 64, 3e-4, 4)
+    assert loss == expected and len(loss) == 40
+    assert all(torch.equal(a, b) for a, b in zip(D.state_dict().values(), by_hand.state_dict().values(), strict=True))
+    _, one_phase = train.train_discriminator(p_data, p_g, 40, seed=3, batch_size=64, lr=3e-3)
+    assert one_phase[:30] == expected[:30] and one_phase[30:] != expected[30:]

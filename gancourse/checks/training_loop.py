@@ -1,0 +1,220 @@
+"""Checks for assignment 6: write the training loop (Algorithm 1 of Goodfellow et al., 2014).
+
+The student writes ``update_D(state, x_real, x_fake)``, ``update_G(state, x_fake)`` and
+``train_step(state, k)`` over a :class:`gancourse.train.TrainingState`. Each check runs the
+student's function on a small fixed game and compares the weights it leaves with those of
+a reference step written here with PyTorch alone (``binary_cross_entropy_with_logits`` and
+the state's own optimiser), and with those of each common mistake, so that a wrong step is
+named, not only refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .. import data, models, runs, train
+from . import fail, passed, to_float
+
+BATCH = 64
+
+
+def _state(loss_seed: int = 0) -> tuple[train.TrainingState, torch.Tensor, torch.Tensor]:
+    """A small game on chapter 2's Gaussian, after a few plain steps (so Adam has moments),
+    with one real batch and one fake batch ``G(z)`` that still carries G's graph."""
+    torch.manual_seed(loss_seed)
+    G = models.MLPGenerator(z_dim=4, x_dim=2, hidden=16, depth=2)
+    D = models.MLPDiscriminator(x_dim=2, hidden=16, depth=2)
+    config = train.TrainConfig(steps=10, batch_size=BATCH, lr_d=1e-2, lr_g=1e-2, progress=False)
+    state = train.TrainingState.create(G, D, data.gaussian_2d(), config, device="cpu")
+    for _ in range(2):
+        x_fake = G(state.noise())
+        train.update_D(state, state.batches.next(), x_fake)
+        train.update_G(state, x_fake)
+    state.opt_G.zero_grad(set_to_none=True)
+    state.opt_D.zero_grad(set_to_none=True)
+    x_real = state.batches.next()
+    return state, x_real, G(state.noise())
+
+
+def _weights(module: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+def _bce(logits: torch.Tensor, label: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+
+def _stale_gradients(module: torch.nn.Module) -> None:
+    """Gradients left over from an earlier backward pass, which a correct step clears first."""
+    for p in module.parameters():
+        p.grad = torch.full_like(p, 0.5)
+
+
+def _after(step: Callable, stale: str = "") -> tuple[torch.Tensor, torch.Tensor]:
+    """(G's weights, D's weights) after ``step(state, x_real, x_fake)`` on a fresh copy of the game."""
+    state, x_real, x_fake = _state()
+    if stale:
+        _stale_gradients(getattr(state, stale))
+    step(state, x_real, x_fake)
+    return _weights(state.G), _weights(state.D)
+
+
+def _step_D_on(loss: Callable, zero_grad: bool = True, detach: bool = True) -> Callable:
+    """A step of D's optimiser on ``loss(D(x_real), D(x_fake))``."""
+
+    def step(state, x_real, x_fake):
+        if zero_grad:
+            state.opt_D.zero_grad()
+        loss(state.D(x_real), state.D(x_fake.detach() if detach else x_fake)).backward()
+        state.opt_D.step()
+
+    return step
+
+
+def _step_G_on(loss: Callable, zero_grad: bool = True, also_D: bool = False) -> Callable:
+    """A step of G's optimiser (and D's, for the mistake) on ``loss(D(G(z)))``."""
+
+    def step(state, x_real, x_fake):
+        if zero_grad:
+            state.opt_G.zero_grad()
+        loss(state.D(x_fake)).backward()
+        state.opt_G.step()
+        if also_D:
+            state.opt_D.step()
+
+    return step
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return bool(torch.allclose(a, b, rtol=1e-5, atol=1e-7))
+
+
+def _diagnose(task: str, got: torch.Tensor, want: torch.Tensor, mistakes: dict[str, torch.Tensor], what: str) -> None:
+    if _same(got, want):
+        return
+    for explanation, value in mistakes.items():
+        if _same(got, value):
+            fail(task, f"{what} are not those of a correct step. {explanation}")
+    fail(task, f"{what} are not those of a correct step (largest difference {(got - want).abs().max():.3g}).")
+
+
+def update_D(fn) -> None:
+    """``fn(state, x_real, x_fake)``: one step of ``state.opt_D`` on
+    :math:`\\mathrm{BCE}(D(x), 1) + \\mathrm{BCE}(D(G(z)), 0)`, returning that loss."""
+    task = "update_D"
+    state, x_real, x_fake = _state()
+    G_before, D_before = _weights(state.G), _weights(state.D)
+    with torch.no_grad():
+        want_loss = _bce(state.D(x_real), 1.0) + _bce(state.D(x_fake), 0.0)
+    _stale_gradients(state.D)
+    _stale_gradients(state.G)  # as after G's last step: a step of G's optimiser here would move G
+    loss = fn(state, x_real, x_fake)
+    if any(p.grad is not None and not torch.all(p.grad == 0.5) for p in state.G.parameters()):
+        fail(task, "D's step sent gradients into G's weights: give D x_fake.detach(), so that G stays fixed.")
+    if not torch.equal(_weights(state.G), G_before):
+        fail(task, "D's step changed G's weights: step only state.opt_D.")
+    if torch.equal(_weights(state.D), D_before):
+        fail(task, "D's weights did not change: call state.opt_D.step() after the backward pass.")
+    reference = lambda real, fake: _bce(real, 1.0) + _bce(fake, 0.0)  # noqa: E731
+    _diagnose(task, _weights(state.D), _after(_step_D_on(reference), stale="D")[1], {
+        "The gradients of an earlier backward pass were added to this one: call state.opt_D.zero_grad() first.":
+            _after(_step_D_on(reference, zero_grad=False), stale="D")[1],
+        "D was trained on G's loss (its fakes labelled real): D labels real samples 1 and fakes 0.":
+            _after(_step_D_on(lambda real, fake: _bce(fake, 1.0)), stale="D")[1],
+        "The labels are swapped: real samples are labelled 1 and fakes 0.":
+            _after(_step_D_on(lambda real, fake: _bce(real, 0.0) + _bce(fake, 1.0)), stale="D")[1],
+        "Only the real half of the batch trained D; add the BCE of the fakes with label 0.":
+            _after(_step_D_on(lambda real, fake: _bce(real, 1.0)), stale="D")[1],
+    }, "D's weights after your step")  # fmt: skip
+    got_loss = to_float(task, loss, "the returned loss")
+    if abs(got_loss - want_loss.item()) > 1e-5 * max(1.0, abs(want_loss.item())):
+        fail(task, f"it returned the loss {got_loss:.6g}; expected {want_loss.item():.6g}, D's loss before its step.")
+    passed(task, "one step of D's optimiser on BCE(D(x), 1) + BCE(D(G(z)), 0), G left alone")
+
+
+def update_G(fn) -> None:
+    """``fn(state, x_fake)``: one step of ``state.opt_G`` on the non-saturating loss
+    :math:`\\mathrm{BCE}(D(G(z)), 1) = -\\log D(G(z))`, returning that loss."""
+    task = "update_G"
+    state, _, x_fake = _state()
+    G_before, D_before = _weights(state.G), _weights(state.D)
+    with torch.no_grad():
+        want_loss = _bce(state.D(x_fake), 1.0)
+    _stale_gradients(state.G)
+    loss = fn(state, x_fake)
+    if not torch.equal(_weights(state.D), D_before):
+        fail(task, "G's step changed D's weights: step only state.opt_G (D's optimiser must not step here).")
+    if torch.equal(_weights(state.G), G_before):
+        fail(task, "G's weights did not change: call state.opt_G.step() after the backward pass.")
+    reference = lambda fake: _bce(fake, 1.0)  # noqa: E731
+    _diagnose(task, _weights(state.G), _after(_step_G_on(reference), stale="G")[0], {
+        "The gradients of an earlier backward pass were added to this one: call state.opt_G.zero_grad() first.":
+            _after(_step_G_on(reference, zero_grad=False), stale="G")[0],
+        "That is the saturating loss log(1 - D(G(z))); the non-saturating loss is -log D(G(z)) = BCE(D(G(z)), 1).":
+            _after(_step_G_on(lambda fake: -_bce(fake, 0.0)), stale="G")[0],
+        "G was trained on D's loss for the fakes (label 0): it learned to look fake. G labels its fakes 1.":
+            _after(_step_G_on(lambda fake: _bce(fake, 0.0)), stale="G")[0],
+    }, "G's weights after your step")  # fmt: skip
+    got_loss = to_float(task, loss, "the returned loss")
+    if abs(got_loss - want_loss.item()) > 1e-5 * max(1.0, abs(want_loss.item())):
+        fail(task, f"it returned the loss {got_loss:.6g}; expected {want_loss.item():.6g}, G's loss before its step.")
+    passed(task, "one step of G's optimiser on -log D(G(z)), D's weights untouched")
+
+
+class _Counting:
+    """Counts the calls of one method of an object, and passes them on."""
+
+    def __init__(self, obj, name: str):
+        self.count, self.method = 0, getattr(obj, name)
+        setattr(obj, name, self)
+
+    def __call__(self, *args, **kwargs):
+        self.count += 1
+        return self.method(*args, **kwargs)
+
+
+def train_step(fn) -> None:
+    """``fn(state, k)`` -> ``(loss_D, loss_G)``: one iteration of Algorithm 1: ``k`` steps of D,
+    each on a fresh real batch and a fresh fake batch, then one step of G."""
+    task = "train_step"
+    for k in (1, 3):
+        state, _, _ = _state()
+        reals, noises = _Counting(state.batches, "next"), _Counting(state, "noise")
+        d_steps, g_steps = _Counting(state.opt_D, "step"), _Counting(state.opt_G, "step")
+        G_before = _weights(state.G)
+        result = fn(state, k)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            fail(task, f"it should return the pair (loss_D, loss_G), but returned {type(result).__name__}.")
+        for name, value in zip(("loss_D", "loss_G"), result, strict=True):
+            to_float(task, value, name)
+        if reals.count != k:
+            fail(task, f"with k = {k} it drew {reals.count} real batches; each of D's {k} steps needs its own.")
+        if k > 1 and noises.count == 1:
+            fail(task, f"with k = {k} the fakes were drawn once for all {k} steps of D: draw fresh noise, "
+                       "G(state.noise()), for every step of D.")  # fmt: skip
+        if noises.count not in (k, k + 1):
+            fail(task, f"with k = {k} it drew {noises.count} noise batches; expected one per step of D "
+                       f"({k}), and optionally a fresh one for G's step.")  # fmt: skip
+        if (d_steps.count, g_steps.count) != (k, 1):
+            fail(task, f"with k = {k}, D's optimiser stepped {d_steps.count} times and G's {g_steps.count} times; "
+                       f"expected {k} and 1.")  # fmt: skip
+        if torch.equal(_weights(state.G), G_before):
+            fail(task, "G's weights did not change.")
+    passed(task, "k steps of D on fresh real and fake batches, then one step of G (k = 1 and 3)")
+
+
+def learned_gaussian(G: torch.nn.Module, n: int = 20_000) -> None:
+    """The trained ``G`` matches chapter 2's Gaussian: mean within 0.4 and covariance within 0.5
+    in every entry (an untrained generator is off by more than 0.5 in the mean)."""
+    task = "learned_gaussian"
+    target = runs.distribution(runs.load_config("gaussian"))
+    x = train.generate(G, n, seed=123).double()
+    mean_err = (x.mean(0) - target.mean).abs().max().item()
+    cov_err = (torch.cov(x.T) - target.cov).abs().max().item()
+    if not (mean_err < 0.4 and cov_err < 0.5):
+        fail(task, f"the samples' mean is off by {mean_err:.3f} and their covariance by {cov_err:.3f} "
+                   "(at most 0.4 and 0.5); train longer, or check the steps above.")  # fmt: skip
+    passed(task, f"mean off by {mean_err:.3f}, covariance by {cov_err:.3f} (at most 0.4 and 0.5)")
