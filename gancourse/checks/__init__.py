@@ -1,10 +1,14 @@
 """Self-checks for the course's assignments, one module per assignment.
 
-A check calls the student's function on cases whose answers are known independently of
-the course's own code (PyTorch's functions, closed forms, hand-computed values). When
-everything holds it prints one line per check; otherwise it raises :class:`CheckFailed`
-(an ``AssertionError``) with the case that went wrong, what was expected, and, when the
-wrong value matches a common mistake, what that mistake is::
+A check calls the student's function on cases whose answers are known. **Where the
+reference answers come from**, in every module: PyTorch's own functions, closed forms and
+hand-computed values, computed in the check itself; or a function of the course
+(``theory``, ``metrics``) that the test suite checks against such an independent
+reference (``tests/test_theory.py``, ``tests/test_metrics.py``), named where it is used.
+So no check rests on course code that is not itself checked independently. When
+everything holds it prints one line per check; otherwise
+it raises :class:`CheckFailed` (an ``AssertionError``) with the case that went wrong, what
+was expected, and, when the wrong value matches a common mistake, what that mistake is::
 
     from gancourse.checks import gan_losses as check
     check.bce(bce)   # ✓ bce: ... or CheckFailed: bce: ... did you drop the minus sign?
@@ -17,7 +21,9 @@ from collections.abc import Mapping
 
 import torch
 
-__all__ = ["CheckFailed", "fail", "passed", "to_float", "to_tensor", "compare"]
+__all__ = ["CheckFailed", "f64", "fail", "passed", "to_float", "to_tensor", "compare"]
+
+f64 = torch.float64  # the checks compute their references in double precision
 
 
 class CheckFailed(AssertionError):

@@ -12,9 +12,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from . import compare, passed, to_float
+from . import compare, f64, passed, to_float
 
-f64 = torch.float64
 LN10 = math.log(10)
 
 

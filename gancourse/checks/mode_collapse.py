@@ -12,9 +12,7 @@ import math
 import torch
 
 from .. import budget, data, metrics, runs
-from . import compare, fail, passed, to_float, to_tensor
-
-f64 = torch.float64
+from . import compare, f64, fail, passed, to_float, to_tensor
 
 # The collapsing GAN of the assignment: the ring preset with a generator that learns 50 times
 # faster than its discriminator, so G keeps jumping to wherever D is currently fooled most.

@@ -17,9 +17,8 @@ import math
 import torch
 
 from .. import theory
-from . import compare, fail, passed, to_float, to_tensor
+from . import compare, f64, fail, passed, to_float, to_tensor
 
-f64 = torch.float64
 LOG_2, LOG_4 = math.log(2), math.log(4)
 
 # The checks' own grid: -12 to 14 in steps of 0.01, wide enough for every density used here.

@@ -17,9 +17,7 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-from . import compare, fail, passed, to_float, to_tensor
-
-f64 = torch.float64
+from . import compare, f64, fail, passed, to_float, to_tensor
 
 # the lecture's example (chapter 6): stride 1, no padding
 LECTURE_X = [[1.0, 4.0], [0.0, 2.0]]

@@ -20,9 +20,7 @@ import copy
 import torch
 from torch import nn
 
-from . import CheckFailed, compare, fail, passed, to_float, to_tensor
-
-f64 = torch.float64
+from . import CheckFailed, compare, f64, fail, passed, to_float, to_tensor
 
 
 # ----------------------------------------------------------------------------- data
