@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed of the training loop's random numbers")
     run.add_argument("--device", help="cpu, cuda, mps, ... (default: automatic)")
     run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    run.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: 5%% of the steps; 0: only at the end)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sub.add_parser("presets", help="list the course's experiments")
@@ -74,6 +75,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted. {_resume_hint(args)}", file=sys.stderr)
+        return 130
+
+
+def _resume_hint(args) -> str:
+    """Where an interrupted `train` can continue from, if anywhere."""
+    from pathlib import Path
+
+    from .checkpoint import load_checkpoint
+
+    path = Path(getattr(args, "out", None) or ".") / "checkpoint.pt"
+    if args.command != "train" or not path.is_file():
+        return "No checkpoint was written; the run starts afresh next time."
+    try:
+        step = load_checkpoint(path)["step"]
+    except Exception:  # a damaged file: say so rather than fail while reporting
+        return f"{path} cannot be read; the run starts afresh if you delete it."
+    return f"The last checkpoint, at step {step}, is {path}: add --resume to the same command to continue from it."
 
 
 def _train(args) -> int:
@@ -83,7 +103,8 @@ def _train(args) -> int:
         raise ValueError("name what to train: --preset NAME (see `python -m gancourse presets`) or --config FILE.")
     if args.budget:
         os.environ[budget.ENV_VAR] = args.budget
-    train_overrides = {k: v for k, v in (("loss", args.loss), ("seed", args.seed)) if v is not None}
+    settings = (("loss", args.loss), ("seed", args.seed), ("checkpoint_every", args.checkpoint_every))
+    train_overrides = {k: v for k, v in settings if v is not None}
     if args.no_progress:
         train_overrides["progress"] = False
     steps = {"steps": args.steps} if args.steps is not None else {}

@@ -231,11 +231,20 @@ def build(config: RunConfig):
     return source, G, D
 
 
+CHECKPOINTS_PER_RUN = 20  # a run's default: a checkpoint every 5 % of its steps
+
+
 def run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False, device=None) -> train.TrainResult:
-    """Train the run described by ``config`` and write its results into ``out``."""
+    """Train the run described by ``config`` and write its results into ``out``.
+
+    Unless the configuration sets ``checkpoint_every`` (0: only at the end), a checkpoint is
+    written every 5 % of the steps, so an interrupted run loses at most that much.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_config = config.training_config()
+    if "checkpoint_every" not in config.train:
+        train_config = replace(train_config, checkpoint_every=max(1, train_config.steps // CHECKPOINTS_PER_RUN))
     source, G, D = build(config)
     (out / "config.json").write_text(json.dumps({**asdict(config), "resolved_train": asdict(train_config)}, indent=2))
     result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume)

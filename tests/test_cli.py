@@ -104,3 +104,30 @@ def test_sample_draws_from_a_checkpoint_alone(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: no checkpoint at") and "Traceback" not in err
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_resume_finishes_the_run_exactly(tmp_path, capsys, monkeypatch):
+    from gancourse import train
+
+    argv = ["train", "--preset", "ring", "--steps", "40", "--no-progress", "--seed", "3"]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    whole = json.loads((tmp_path / "whole" / "history.json").read_text())
+    real_update_G, calls = train.update_G, []
+
+    def interrupted_at_step_31(state, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 31:
+            raise KeyboardInterrupt
+        return real_update_G(state, *args, **kwargs)
+
+    monkeypatch.setattr(train, "update_G", interrupted_at_step_31)
+    out = tmp_path / "cut"
+    assert main([*argv, "--out", str(out)]) == 130  # a checkpoint every 5 % of 40 steps: 2
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted. The last checkpoint, at step 30,") and "add --resume" in err
+    assert "Traceback" not in err
+    monkeypatch.setattr(train, "update_G", real_update_G)
+    assert main([*argv, "--out", str(out), "--resume"]) == 0
+    assert json.loads((out / "history.json").read_text()) == whole  # as if never interrupted
+    assert main([*argv, "--out", str(tmp_path / "end"), "--checkpoint-every", "-1"]) == 2
+    assert "checkpoint_every must be 0 (off) or a positive integer" in capsys.readouterr().err
