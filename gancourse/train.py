@@ -461,27 +461,29 @@ class TrainingState:
         self.history = {key: list(saved.get(key, [float("nan")] * n)) for key in HISTORY_KEYS}
 
 
-def update_D(state: TrainingState, x_real, x_fake, sigma: float = 0.0) -> dict:
-    r"""Step (1) of Algorithm 1: one step of D up :math:`\log D(x) + \log(1 - D(G(z)))`
-    (a critic: up :math:`f(x) - f(G(z))`), minus its penalty if it has one.
+def update_D(state: TrainingState, x_real, x_fake, sigma=0.0) -> dict:
+    r"""Step (1) of Algorithm 1: one step of D up the value
+    :math:`\log D(x) + \log(1 - D(G(z)))` (a critic: up
+    :math:`f(x) - f(G(z))`), minus its penalty if it has one.
+    ``sigma`` is the instance noise.
 
-    ``sigma`` is the instance noise. D sees ``x_fake.detach()``: its step must not push
-    gradients into G.
+    D sees ``x_fake.detach()``: its step must not push gradients into G.
     """
-    objective, D, config = losses.OBJECTIVES[state.config.loss], state.D, state.config
+    config, D = state.config, state.D
+    objective = losses.OBJECTIVES[config.loss]
     state.opt_D.zero_grad(set_to_none=True)
     x_real = state.noisy(x_real, sigma)
     x_fake = state.noisy(x_fake.detach(), sigma)
     out_real, out_fake = D(x_real), D(x_fake)
     loss_D = objective.d_loss(out_real, out_fake)
     penalty = torch.zeros((), device=state.device)
-    weight = getattr(config, objective.weight, 0.0)  # gp_lambda, r1_gamma, ...
+    weight = getattr(config, objective.weight, 0.0)  # gp_lambda, r1_gamma
     if objective.penalty is not None and weight > 0:
-        penalty = objective.penalty(D, x_real, x_fake, weight, generator=state.rng)
+        penalty = objective.penalty(D, x_real, x_fake, weight, state.rng)
     (loss_D + penalty).backward()
     norm = grad_norm(D)
     state.opt_D.step()
-    if objective.clip:  # WGAN: keep the critic (roughly) Lipschitz by clipping its weights
+    if objective.clip:  # WGAN: clipped weights keep the critic Lipschitz
         with torch.no_grad():
             for p in D.parameters():
                 p.clamp_(-config.clip, config.clip)
@@ -494,11 +496,12 @@ def update_D(state: TrainingState, x_real, x_fake, sigma: float = 0.0) -> dict:
     }
 
 
-def update_G(state: TrainingState, x_fake, sigma: float = 0.0, apply: bool = True) -> dict:
-    """Step (2) of Algorithm 1: one step of G down its loss of D(G(z)); D's weights stay.
+def update_G(state: TrainingState, x_fake, sigma=0.0, apply=True) -> dict:
+    """Step (2) of Algorithm 1: one step of G down its loss of D(G(z)).
 
-    ``apply=False`` only computes G's gradient. The backward pass also leaves gradients
-    in D's parameters; D's next ``zero_grad`` clears them, D's optimiser never uses them.
+    D's weights stay. ``apply=False`` only computes G's gradient. The
+    backward pass also leaves gradients in D's parameters; D's next
+    ``zero_grad`` clears them, and D's optimiser never uses them.
     """
     objective = losses.OBJECTIVES[state.config.loss]
     state.opt_G.zero_grad(set_to_none=True)
@@ -557,16 +560,16 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
         for step in range(start + 1, config.steps + 1):
             state.set_learning_rates(step)
             sigma = config.noise_std(step)
-            for j in range(config.k):  # (1) k steps of D, on fresh real and fake batches
+            for j in range(config.k):  # (1) k steps of D, fresh batches each
                 x_real = state.batches.next()
                 last = j == config.k - 1
-                with torch.set_grad_enabled(last):  # G's step reuses the last fakes only
+                with torch.set_grad_enabled(last):  # G reuses the last fakes
                     x_fake = G(state.noise())
-                if last and config.simultaneous:  # G's gradient against D before D's step
+                if last and config.simultaneous:  # G's gradient, before D's step
                     out_G = update_G(state, x_fake, sigma, apply=False)
                 out_D = update_D(state, x_real, x_fake, sigma)
-            # (2) one step of G. Like the PyTorch DCGAN example, it reuses the last fakes
-            # (D has just stepped on them): the same expectation, one pass of G fewer.
+            # (2) one step of G on the last fakes, as in PyTorch's DCGAN example:
+            # the same expectation as fresh noise, one pass of G fewer.
             if config.simultaneous:
                 state.opt_G.step()  # on the gradient computed before D's step
             else:
@@ -574,7 +577,7 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
             state.step = step
             state.record(out_D | out_G)
             call = callback if step in callback_steps else None
-            _after_step(state, path, bar, call)  # history, checkpoint, callback, progress
+            _after_step(state, path, bar, call)  # log, checkpoint, callback
     finally:
         bar.close()
     state.flush(path)
