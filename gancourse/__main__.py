@@ -85,8 +85,9 @@ def _resume_hint(args) -> str:
     from pathlib import Path
 
     from .checkpoint import load_checkpoint
+    from .train import CHECKPOINT_NAME
 
-    path = Path(getattr(args, "out", None) or ".") / "checkpoint.pt"
+    path = Path(getattr(args, "out", None) or ".") / CHECKPOINT_NAME
     if args.command != "train" or not path.is_file():
         return "No checkpoint was written; the run starts afresh next time."
     try:
