@@ -6,19 +6,28 @@ student's function on a small fixed game and compares the weights it leaves with
 a reference step written here with PyTorch alone (``binary_cross_entropy_with_logits`` and
 the state's own optimiser), and with those of each common mistake, so that a wrong step is
 named, not only refused.
+
+References: those steps, run on fresh copies of the same game. The game is set up by the
+course: :class:`~gancourse.train.TrainingState` is what the student's functions take, and
+:func:`~gancourse.train.update_D` / :func:`~gancourse.train.update_G` play two warm-up steps
+so that Adam has moments. Neither gives a reference: whatever state they leave, the student's
+step and the reference start from the same copy of it. :func:`learned_gaussian` compares the
+trained generator with chapter 2's Gaussian (:func:`gancourse.runs.distribution`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 
 from .. import data, models, runs, train
-from . import fail, passed, to_float
+from . import Case, fail, judge, passed, to_float
 
 BATCH = 64
+WRONG_STEP = "are not those of a correct step"  # what the message says of wrong weights
 
 
 def _state(loss_seed: int = 0) -> tuple[train.TrainingState, torch.Tensor, torch.Tensor]:
@@ -47,58 +56,38 @@ def _bce(logits: torch.Tensor, label: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
 
 
+def _d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return _bce(real, 1.0) + _bce(fake, 0.0)
+
+
 def _stale_gradients(module: torch.nn.Module) -> None:
     """Gradients left over from an earlier backward pass, which a correct step clears first."""
     for p in module.parameters():
         p.grad = torch.full_like(p, 0.5)
 
 
-def _after(step: Callable, stale: str = "") -> tuple[torch.Tensor, torch.Tensor]:
-    """(G's weights, D's weights) after ``step(state, x_real, x_fake)`` on a fresh copy of the game."""
+def _D_after(loss: Callable, zero_grad: bool = True) -> torch.Tensor:
+    """D's weights after a step of D's optimiser on ``loss(D(x_real), D(x_fake))``, from a fresh
+    copy of the game with stale gradients."""
     state, x_real, x_fake = _state()
-    if stale:
-        _stale_gradients(getattr(state, stale))
-    step(state, x_real, x_fake)
-    return _weights(state.G), _weights(state.D)
+    _stale_gradients(state.D)
+    if zero_grad:
+        state.opt_D.zero_grad()
+    loss(state.D(x_real), state.D(x_fake.detach())).backward()
+    state.opt_D.step()
+    return _weights(state.D)
 
 
-def _step_D_on(loss: Callable, zero_grad: bool = True, detach: bool = True) -> Callable:
-    """A step of D's optimiser on ``loss(D(x_real), D(x_fake))``."""
-
-    def step(state, x_real, x_fake):
-        if zero_grad:
-            state.opt_D.zero_grad()
-        loss(state.D(x_real), state.D(x_fake.detach() if detach else x_fake)).backward()
-        state.opt_D.step()
-
-    return step
-
-
-def _step_G_on(loss: Callable, zero_grad: bool = True, also_D: bool = False) -> Callable:
-    """A step of G's optimiser (and D's, for the mistake) on ``loss(D(G(z)))``."""
-
-    def step(state, x_real, x_fake):
-        if zero_grad:
-            state.opt_G.zero_grad()
-        loss(state.D(x_fake)).backward()
-        state.opt_G.step()
-        if also_D:
-            state.opt_D.step()
-
-    return step
-
-
-def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return bool(torch.allclose(a, b, rtol=1e-5, atol=1e-7))
-
-
-def _diagnose(task: str, got: torch.Tensor, want: torch.Tensor, mistakes: dict[str, torch.Tensor], what: str) -> None:
-    if _same(got, want):
-        return
-    for explanation, value in mistakes.items():
-        if _same(got, value):
-            fail(task, f"{what} are not those of a correct step. {explanation}")
-    fail(task, f"{what} are not those of a correct step (largest difference {(got - want).abs().max():.3g}).")
+def _G_after(loss: Callable, zero_grad: bool = True) -> torch.Tensor:
+    """G's weights after a step of G's optimiser on ``loss(D(G(z)))``, from a fresh copy of the
+    game with stale gradients."""
+    state, _, x_fake = _state()
+    _stale_gradients(state.G)
+    if zero_grad:
+        state.opt_G.zero_grad()
+    loss(state.D(x_fake)).backward()
+    state.opt_G.step()
+    return _weights(state.G)
 
 
 def update_D(fn) -> None:
@@ -108,30 +97,26 @@ def update_D(fn) -> None:
     state, x_real, x_fake = _state()
     G_before, D_before = _weights(state.G), _weights(state.D)
     with torch.no_grad():
-        want_loss = _bce(state.D(x_real), 1.0) + _bce(state.D(x_fake), 0.0)
+        want_loss = _d_loss(state.D(x_real), state.D(x_fake))
     _stale_gradients(state.D)
     _stale_gradients(state.G)  # as after G's last step: a step of G's optimiser here would move G
     loss = fn(state, x_real, x_fake)
     if any(p.grad is not None and not torch.all(p.grad == 0.5) for p in state.G.parameters()):
-        fail(task, "D's step sent gradients into G's weights: give D x_fake.detach(), so that G stays fixed.")
+        fail(task, "D's step sent gradients into G's weights: give D x_fake.detach(), so that G stays fixed.")  # fmt: skip
     if not torch.equal(_weights(state.G), G_before):
         fail(task, "D's step changed G's weights: step only state.opt_D.")
     if torch.equal(_weights(state.D), D_before):
         fail(task, "D's weights did not change: call state.opt_D.step() after the backward pass.")
-    reference = lambda real, fake: _bce(real, 1.0) + _bce(fake, 0.0)  # noqa: E731
-    _diagnose(task, _weights(state.D), _after(_step_D_on(reference), stale="D")[1], {
+    judge(task, Case("D's weights after your step", want=_D_after(_d_loss), mistakes={
         "The gradients of an earlier backward pass were added to this one: call state.opt_D.zero_grad() first.":
-            _after(_step_D_on(reference, zero_grad=False), stale="D")[1],
+            _D_after(_d_loss, zero_grad=False),
         "D was trained on G's loss (its fakes labelled real): D labels real samples 1 and fakes 0.":
-            _after(_step_D_on(lambda real, fake: _bce(fake, 1.0)), stale="D")[1],
-        "The labels are swapped: real samples are labelled 1 and fakes 0.":
-            _after(_step_D_on(lambda real, fake: _bce(real, 0.0) + _bce(fake, 1.0)), stale="D")[1],
-        "Only the real half of the batch trained D; add the BCE of the fakes with label 0.":
-            _after(_step_D_on(lambda real, fake: _bce(real, 1.0)), stale="D")[1],
-    }, "D's weights after your step")  # fmt: skip
-    got_loss = to_float(task, loss, "the returned loss")
-    if abs(got_loss - want_loss.item()) > 1e-5 * max(1.0, abs(want_loss.item())):
-        fail(task, f"it returned the loss {got_loss:.6g}; expected {want_loss.item():.6g}, D's loss before its step.")
+            _D_after(lambda real, fake: _bce(fake, 1.0)),
+        "The labels are swapped: real samples are labelled 1 and fakes 0.": _D_after(lambda real, fake: _bce(real, 0.0) + _bce(fake, 1.0)),
+        "Only the real half of the batch trained D; add the BCE of the fakes with label 0.": _D_after(lambda real, fake: _bce(real, 1.0)),
+    }, rtol=1e-5, atol=1e-7, says=WRONG_STEP), _weights(state.D))  # fmt: skip
+    judge(task, Case("it", want=want_loss, scalar=True, what="the returned loss", rtol=1e-5, atol=1e-5,
+                     says="returned the loss {got}; expected {want}, D's loss before its step"), loss)  # fmt: skip
     passed(task, "one step of D's optimiser on BCE(D(x), 1) + BCE(D(G(z)), 0), G left alone")
 
 
@@ -146,21 +131,20 @@ def update_G(fn) -> None:
     _stale_gradients(state.G)
     loss = fn(state, x_fake)
     if not torch.equal(_weights(state.D), D_before):
-        fail(task, "G's step changed D's weights: step only state.opt_G (D's optimiser must not step here).")
+        fail(task, "G's step changed D's weights: step only state.opt_G (D's optimiser must not step here).")  # fmt: skip
     if torch.equal(_weights(state.G), G_before):
         fail(task, "G's weights did not change: call state.opt_G.step() after the backward pass.")
-    reference = lambda fake: _bce(fake, 1.0)  # noqa: E731
-    _diagnose(task, _weights(state.G), _after(_step_G_on(reference), stale="G")[0], {
+    g_loss = partial(_bce, label=1.0)  # the non-saturating loss
+    judge(task, Case("G's weights after your step", want=_G_after(g_loss), mistakes={
         "The gradients of an earlier backward pass were added to this one: call state.opt_G.zero_grad() first.":
-            _after(_step_G_on(reference, zero_grad=False), stale="G")[0],
+            _G_after(g_loss, zero_grad=False),
         "That is the saturating loss log(1 - D(G(z))); the non-saturating loss is -log D(G(z)) = BCE(D(G(z)), 1).":
-            _after(_step_G_on(lambda fake: -_bce(fake, 0.0)), stale="G")[0],
+            _G_after(lambda fake: -_bce(fake, 0.0)),
         "G was trained on D's loss for the fakes (label 0): it learned to look fake. G labels its fakes 1.":
-            _after(_step_G_on(lambda fake: _bce(fake, 0.0)), stale="G")[0],
-    }, "G's weights after your step")  # fmt: skip
-    got_loss = to_float(task, loss, "the returned loss")
-    if abs(got_loss - want_loss.item()) > 1e-5 * max(1.0, abs(want_loss.item())):
-        fail(task, f"it returned the loss {got_loss:.6g}; expected {want_loss.item():.6g}, G's loss before its step.")
+            _G_after(lambda fake: _bce(fake, 0.0)),
+    }, rtol=1e-5, atol=1e-7, says=WRONG_STEP), _weights(state.G))  # fmt: skip
+    judge(task, Case("it", want=want_loss, scalar=True, what="the returned loss", rtol=1e-5, atol=1e-5,
+                     says="returned the loss {got}; expected {want}, G's loss before its step"), loss)  # fmt: skip
     passed(task, "one step of G's optimiser on -log D(G(z)), D's weights untouched")
 
 
@@ -187,11 +171,11 @@ def train_step(fn) -> None:
         G_before = _weights(state.G)
         result = fn(state, k)
         if not (isinstance(result, tuple) and len(result) == 2):
-            fail(task, f"it should return the pair (loss_D, loss_G), but returned {type(result).__name__}.")
+            fail(task, f"it should return the pair (loss_D, loss_G), but returned {type(result).__name__}.")  # fmt: skip
         for name, value in zip(("loss_D", "loss_G"), result, strict=True):
             to_float(task, value, name)
         if reals.count != k:
-            fail(task, f"with k = {k} it drew {reals.count} real batches; each of D's {k} steps needs its own.")
+            fail(task, f"with k = {k} it drew {reals.count} real batches; each of D's {k} steps needs its own.")  # fmt: skip
         if k > 1 and noises.count == 1:
             fail(task, f"with k = {k} the fakes were drawn once for all {k} steps of D: draw fresh noise, "
                        "G(state.noise()), for every step of D.")  # fmt: skip

@@ -1,7 +1,7 @@
 """Checks for assignment 3: transposed convolution by hand, on one image with one channel.
 
-The references are PyTorch's ``F.conv_transpose2d`` and ``F.conv2d`` (and their matrices,
-which are what they make of every unit image), two small examples computed by hand: the
+References: PyTorch's ``F.conv_transpose2d`` and ``F.conv2d`` (and their matrices, which
+are what they make of every unit image), and two small examples computed by hand: the
 lecture's 2x2 input and 2x2 kernel with stride 1 (chapter 6), and a 2x2 input with a 3x3
 kernel and stride 2, whose 5x5 output has the centre pixel
 :math:`x_{00}K_{22} + x_{01}K_{20} + x_{10}K_{02} + x_{11}K_{00} = 1 + 6 + 0 + 3 = 10`.
@@ -17,7 +17,7 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-from . import compare, f64, fail, passed, to_float, to_tensor
+from . import Case, compare, f64, passed, run
 
 # the lecture's example (chapter 6): stride 1, no padding
 LECTURE_X = [[1.0, 4.0], [0.0, 2.0]]
@@ -73,13 +73,11 @@ def _matrix_of(op, n: int) -> torch.Tensor:
 
 
 def _t_matrix(K, n, s, p):
-    k = K[None, None]
-    return _matrix_of(lambda e: F.conv_transpose2d(e, k, stride=s, padding=p), n)
+    return _matrix_of(lambda e: F.conv_transpose2d(e, K[None, None], stride=s, padding=p), n)
 
 
 def _c_matrix(K, m, s, p):
-    k = K[None, None]
-    return _matrix_of(lambda e: F.conv2d(e, k, stride=s, padding=p), m)
+    return _matrix_of(lambda e: F.conv2d(e, K[None, None], stride=s, padding=p), m)
 
 
 def _random(gen, *shape):
@@ -123,101 +121,86 @@ def _column_major(T, n):
     return T[:, torch.arange(n * n).reshape(n, n).T.flatten()]
 
 
-def _shape(task, case, got, want_shape, mistakes=None):
-    """``got`` as a tensor of shape ``want_shape``, or a failure naming the shape's mistake."""
-    if isinstance(got, torch.Tensor) and got.dtype in (torch.float32, torch.float16, torch.bfloat16):
-        fail(task, f"{case} returned a {str(got.dtype).removeprefix('torch.')} tensor, which loses digits: "
-                   "the inputs are float64, so create your zeros with dtype=x.dtype (or K.dtype).")
-    got = to_tensor(task, got, case)
-    want_shape = tuple(want_shape)
-    if tuple(got.shape) == want_shape:
-        return got
-    for explanation, shape in (mistakes or {}).items():
-        if tuple(got.shape) == tuple(shape):
-            fail(task, f"{case} returned shape {tuple(got.shape)}; expected {want_shape}. {explanation}")
-    fail(task, f"{case} returned shape {tuple(got.shape)}; expected {want_shape}.")
+def _keeps_float64(got) -> str | None:
+    """A guard: a float64 answer must not come back in a lower precision."""
+    if isinstance(got, torch.Tensor) and got.dtype in (torch.float16, torch.bfloat16, torch.float32):  # fmt: skip
+        return (f"returned a {str(got.dtype).removeprefix('torch.')} tensor, which loses digits: "
+                "the inputs are float64, so create your zeros with dtype=x.dtype (or K.dtype).")  # fmt: skip
+    return None
 
 
 # ----------------------------------------------------------------------------- Task 1
 def output_size(fn) -> None:
     """``fn(n, k, s, p)``: the output length :math:`(n - 1)s - 2p + k` of a transposed convolution."""
-    task = "output_size"
     settings = [(5, 3, 3, 2), (7, 4, 2, 1), (2, 3, 2, 0), (1, 7, 1, 0)]
     settings += [(n, k, s, p) for k, s, p, n in _settings()]
-    for n, k, s, p in settings:
-        shape = F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p).shape
-        want = shape[-1]
-        case = f"output_size(n={n}, k={k}, s={s}, p={p})"
-        compare(task, case, to_float(task, fn(n, k, s, p), case), want, {
+    run("output_size", fn, [
+        Case(f"output_size(n={n}, k={k}, s={s}, p={p})", (n, k, s, p), _conv_t(torch.zeros(n, n), torch.zeros(k, k), s, p).shape[-1], {
             "The padding of a transposed convolution *removes* p pixels from each side: subtract 2p.": (n - 1) * s + k,
             "The padding is added, but a transposed convolution's padding crops the canvas: -2p, not +2p.": (n - 1) * s + 2 * p + k,
             "The n stamps start at 0, s, ..., (n - 1)s, so the canvas is (n - 1)s + k long, not n*s + k.": n * s - 2 * p + k,
             "The padding is cropped on both sides: subtract 2p, not p.": (n - 1) * s - p + k,
             "That is the ordinary convolution's output size, floor((n + 2p - k)/s) + 1; the transposed one goes the other way.": (n + 2 * p - k) // s + 1,
             "The last stamp starts at (n - 1)s and covers k pixels, up to (n - 1)s + k - 1: add k, not k - 1.": (n - 1) * s - 2 * p + k - 1,
-        })
-    passed(task, f"(n - 1)s - 2p + k matches PyTorch in {len(settings)} settings; k=4, s=2, p=1 takes 7 to {fn(7, 4, 2, 1)}")
+        }, scalar=True)
+        for n, k, s, p in settings
+    ])  # fmt: skip
+    passed("output_size", f"(n - 1)s - 2p + k matches PyTorch in {len(settings)} settings; k=4, s=2, p=1 takes 7 to {fn(7, 4, 2, 1)}")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Task 2
+def _scatter_case(name: str, x, K, s: int, p: int, want) -> Case:
+    assert torch.allclose(want, _conv_t(x, K, s, p))  # the hand values are PyTorch's
+    (H, W), k = x.shape, K.shape[0]
+    canvas = ((H - 1) * s + k, (W - 1) * s + k)
+    return Case(f"conv_transpose2d_scatter on {name}", (x, K, s, p), want, {
+        "The kernel is flipped: that is a convolution in the mathematicians' sense; conv_transpose2d stamps K as it is.":
+            _scatter(x, K, s, p, flip=True),
+        "The stamps overlap too much: x[i, j]'s stamp starts at (i*s, j*s), not at (i, j).": _scatter(x, K, s, p, step=1),
+        "That crops 2p from the top and left only; crop p from each of the four sides.": _scatter(x, K, s, p, crop="2p top-left"),
+        "That crops 2p from the bottom and right only; crop p from each of the four sides.": _scatter(x, K, s, p, crop="2p bottom-right"),
+    }, shapes={
+        "canvas[p:-p] is empty when p = 0; slice up to the canvas's size minus p instead.": (0, 0),
+        "The stamps are s apart, so the canvas is (H - 1)s + k long: did you leave out the stride?": (H - 1 + k - 2 * p, W - 1 + k - 2 * p),
+        "That is the whole canvas: the padding crops p rows and columns from every side of it.": canvas,
+        "Crop p from the top and left *and* from the bottom and right.": (canvas[0] - p, canvas[1] - p),
+        "A transposed convolution's padding removes p pixels from each side; it adds none.": (canvas[0] + 2 * p, canvas[1] + 2 * p),
+        "Rows and columns are swapped: the output has (H - 1)s + k - 2p rows.": want.shape[::-1],
+    }, guard=_keeps_float64)  # fmt: skip
+
+
 def conv_transpose2d_scatter(fn) -> None:
     """``fn(x, K, s, p)``: scatter :math:`Y[is + u, js + v] \\mathrel{+}= x_{ij} K_{uv}`, crop ``p`` from every side."""
-    task = "conv_transpose2d_scatter"
-    x, K = hand_example()
+    (x, K), hand = hand_example(), torch.tensor(HAND_Y, dtype=f64)
     cases = [
-        ("the hand example, stride 2", x, K, 2, 0, torch.tensor(HAND_Y, dtype=f64)),
-        ("the hand example, stride 2, padding 1", x, K, 2, 1, torch.tensor(HAND_Y, dtype=f64)[1:-1, 1:-1]),
-        ("the lecture's example, stride 1", *lecture_example(), 1, 0, torch.tensor(LECTURE_Y, dtype=f64)),
-    ]
+        _scatter_case("the hand example, stride 2", x, K, 2, 0, hand),
+        _scatter_case("the hand example, stride 2, padding 1", x, K, 2, 1, hand[1:-1, 1:-1]),
+        _scatter_case("the lecture's example, stride 1", *lecture_example(), 1, 0, torch.tensor(LECTURE_Y, dtype=f64)),
+    ]  # fmt: skip
     gen = torch.Generator().manual_seed(3)
     for k, s, p, n in _settings():
         x_r, K_r = _random(gen, n, n + 1), _random(gen, k, k)  # H != W: rows and columns apart
-        cases.append((f"a random {n}x{n + 1} input, k={k}, s={s}, p={p}", x_r, K_r, s, p, _conv_t(x_r, K_r, s, p)))
-    for name, x_c, K_c, s, p, want in cases:
-        assert torch.allclose(want, _conv_t(x_c, K_c, s, p))  # the hand values are PyTorch's
-        (H, W), k = x_c.shape, K_c.shape[0]
-        canvas = ((H - 1) * s + k, (W - 1) * s + k)
-        case = f"conv_transpose2d_scatter on {name}"
-        got = _shape(task, case, fn(x_c.clone(), K_c.clone(), s, p), want.shape, {
-            "canvas[p:-p] is empty when p = 0; slice up to the canvas's size minus p instead.": (0, 0),
-            "The stamps are s apart, so the canvas is (H - 1)s + k long: did you leave out the stride?":
-                (H - 1 + k - 2 * p, W - 1 + k - 2 * p),
-            "That is the whole canvas: the padding crops p rows and columns from every side of it.": canvas,
-            "Crop p from the top and left *and* from the bottom and right.": (canvas[0] - p, canvas[1] - p),
-            "A transposed convolution's padding removes p pixels from each side; it adds none.":
-                (canvas[0] + 2 * p, canvas[1] + 2 * p),
-            "Rows and columns are swapped: the output has (H - 1)s + k - 2p rows.": want.shape[::-1],
-        })
-        compare(task, case, got, want, {
-            "The kernel is flipped: that is a convolution in the mathematicians' sense; conv_transpose2d stamps K as it is.":
-                _scatter(x_c, K_c, s, p, flip=True),
-            "The stamps overlap too much: x[i, j]'s stamp starts at (i*s, j*s), not at (i, j).": _scatter(x_c, K_c, s, p, step=1),
-            "That crops 2p from the top and left only; crop p from each of the four sides.":
-                _scatter(x_c, K_c, s, p, crop="2p top-left"),
-            "That crops 2p from the bottom and right only; crop p from each of the four sides.":
-                _scatter(x_c, K_c, s, p, crop="2p bottom-right"),
-        })
-    centre = to_float(task, fn(x, K, 2, 0)[2, 2], "the centre pixel")
-    passed(task, f"matches F.conv_transpose2d in {len(cases)} cases; the hand example's centre pixel is {centre:g}")
+        cases.append(_scatter_case(f"a random {n}x{n + 1} input, k={k}, s={s}, p={p}", x_r, K_r, s, p, _conv_t(x_r, K_r, s, p)))  # fmt: skip
+    outputs = run("conv_transpose2d_scatter", fn, cases)
+    passed("conv_transpose2d_scatter", f"matches F.conv_transpose2d in {len(cases)} cases; the hand example's centre pixel is {outputs[0][2, 2]:g}")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Task 3
-def _check_t(task, fn, K, n, s, p, case):
+def _t_case(label: str, K, n: int, s: int, p: int) -> Case:
     k = K.shape[0]
     o, full = _size(n, k, s, p), (n - 1) * s + k
     want = _t_matrix(K, n, s, p)
-    got = _shape(task, case, fn(K.clone(), n, s, p), (o * o, n * n), {
-        "T has one row per *output* pixel and one column per input pixel, so that y.flatten() = T @ x.flatten(); "
-        "yours is the other way round (that is the shape of the convolution's matrix C, or of T transposed).": (n * n, o * o),
-        "Those are the canvas's pixels: crop p from every side of each column's stamp.": (full * full, n * n),
-    })
-    compare(task, case, got, want, {
+    return Case(label, (K, n, s, p), want, {
         "Column i*n + j belongs to input pixel (i, j), row-major like x.flatten(); yours are in column-major order.":
             _column_major(want, n),
         "The kernel is flipped: conv_transpose2d stamps K as it is.": _t_matrix(K.flip(0, 1), n, s, p),
         "The stamps are s apart: column (i, j) holds K with its corner at (i*s, j*s), before the crop.":
             _matrix_of(lambda units: torch.stack([_scatter(u[0], K, s, p, step=1)[None] for u in units]), n),
-    })
+    }, shapes={
+        "T has one row per *output* pixel and one column per input pixel, so that y.flatten() = T @ x.flatten(); "
+        "yours is the other way round (that is the shape of the convolution's matrix C, or of T transposed).": (n * n, o * o),
+        "Those are the canvas's pixels: crop p from every side of each column's stamp.": (full * full, n * n),
+    }, guard=_keeps_float64)  # fmt: skip
 
 
 def conv_transpose2d_matrix(fn) -> None:
@@ -225,40 +208,30 @@ def conv_transpose2d_matrix(fn) -> None:
 
     Column :math:`i n + j` of T is the stamp of the unit image at (i, j), cropped and flattened.
     """
-    task = "conv_transpose2d_matrix"
     _, K = hand_example()
-    _check_t(task, fn, K, 2, 2, 0, "conv_transpose2d_matrix(K, n=2, s=2, p=0) of the hand example")
-    _check_t(task, fn, K, 2, 2, 1, "conv_transpose2d_matrix(K, n=2, s=2, p=1) of the hand example")
+    cases = [_t_case(f"conv_transpose2d_matrix(K, n=2, s=2, p={p}) of the hand example", K, 2, 2, p) for p in (0, 1)]  # fmt: skip
     gen = torch.Generator().manual_seed(4)
-    count = 2
-    for k, s, p, n in _settings():
-        K_r = _random(gen, k, k)
-        _check_t(task, fn, K_r, n, s, p, f"conv_transpose2d_matrix(random {k}x{k} K, n={n}, s={s}, p={p})")
-        count += 1
-    T = to_tensor(task, fn(K, 2, 2, 0))
-    passed(task, f"T @ x.flatten() = conv_transpose2d(x) in {count} settings; the hand example's T is {tuple(T.shape)}")
+    cases += [_t_case(f"conv_transpose2d_matrix(random {k}x{k} K, n={n}, s={s}, p={p})", _random(gen, k, k), n, s, p)
+              for k, s, p, n in _settings()]  # fmt: skip
+    T, *_ = run("conv_transpose2d_matrix", fn, cases)
+    passed("conv_transpose2d_matrix", f"T @ x.flatten() = conv_transpose2d(x) in {len(cases)} settings; the hand example's T is {tuple(T.shape)}")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Task 4
-def _check_c(task, fn, K, m, s, p, case):
-    k = K.shape[0]
-    n_out = (m + 2 * p - k) // s + 1
-    want = _c_matrix(K, m, s, p)
-    got = _shape(task, case, fn(K.clone(), m, s, p), (n_out * n_out, m * m), {
-        "C has one row per *output* pixel of the convolution and one column per input pixel, so that "
-        "conv2d(z).flatten() = C @ z.flatten(); yours is the other way round.": (m * m, n_out * n_out),
-        "The convolution's output has floor((m + 2p - k)/s) + 1 pixels a side: include the padding.":
-            ((((m - k) // s + 1) ** 2), m * m),
-    })
-    compare(task, case, got, want, {
+def _c_case(label: str, K, m: int, s: int, p: int) -> Case:
+    n_out = (m + 2 * p - K.shape[0]) // s + 1
+    return Case(label, (K, m, s, p), _c_matrix(K, m, s, p), {
         "The kernel is flipped: F.conv2d is a cross-correlation, it reads z[a s - p + u, b s - p + v] with K[u, v].":
             _conv_matrix(K, m, s, p, flip=True),
         "Output pixel (a, b) reads the window starting at (a s - p, b s - p): you left out the -p (zero padding).":
             _conv_matrix(K, m, s, p, offset=0),
         "Output pixel (a, b) reads the window starting at (a s - p, b s - p): you left out the stride.":
             _conv_matrix(K, m, s, p, step=1),
-    })
-    return got
+    }, shapes={
+        "C has one row per *output* pixel of the convolution and one column per input pixel, so that "
+        "conv2d(z).flatten() = C @ z.flatten(); yours is the other way round.": (m * m, n_out * n_out),
+        "The convolution's output has floor((m + 2p - k)/s) + 1 pixels a side: include the padding.": (((m - K.shape[0]) // s + 1) ** 2, m * m),
+    }, guard=_keeps_float64)  # fmt: skip
 
 
 def conv2d_matrix(fn, conv_transpose2d_matrix) -> None:
@@ -268,25 +241,22 @@ def conv2d_matrix(fn, conv_transpose2d_matrix) -> None:
     for the taps that fall inside the image, :math:`n' = \\lfloor (m + 2p - k)/s \\rfloor + 1`.
     When m is the transposed convolution's output size, C is the transpose of that layer's T.
     """
-    task = "conv2d_matrix"
-    _, K = hand_example()
-    C = _check_c(task, fn, K, 5, 2, 0, "conv2d_matrix(K, m=5, s=2, p=0) of the hand example")
-    _check_c(task, fn, K, 5, 2, 1, "conv2d_matrix(K, m=5, s=2, p=1) of the hand example")
+    task, (_, K) = "conv2d_matrix", hand_example()
+    cases = [_c_case(f"conv2d_matrix(K, m=5, s=2, p={p}) of the hand example", K, 5, 2, p) for p in (0, 1)]  # fmt: skip
+    images, pairs = [], []  # (z, conv2d(z)) for each random case; T = C^T where they pair up
     gen = torch.Generator().manual_seed(5)
-    count, transposes = 2, 0
     for k, s, p, n in _settings():
-        K_r = _random(gen, k, k)
-        o = _size(n, k, s, p)
+        K_r, o = _random(gen, k, k), _size(n, k, s, p)
         for m in range(o, o + s):  # the s image sizes that this convolution takes to n
-            case = f"conv2d_matrix(random {k}x{k} K, m={m}, s={s}, p={p})"
-            C_r = _check_c(task, fn, K_r, m, s, p, case)
-            count += 1
+            cases.append(_c_case(f"conv2d_matrix(random {k}x{k} K, m={m}, s={s}, p={p})", K_r, m, s, p))  # fmt: skip
             z = _random(gen, m, m)
-            compare(task, f"{case} @ z.flatten()", C_r @ z.flatten(), _conv(z, K_r, s, p).flatten())
+            images.append((z, _conv(z, K_r, s, p).flatten()))
             if m == o:  # the name: on the transposed convolution's output size, T = C^T
-                T_r = to_tensor(task, conv_transpose2d_matrix(K_r, n, s, p), "conv_transpose2d_matrix")
-                compare(task, f"conv_transpose2d_matrix(K, n={n}, s={s}, p={p}) vs {case}.T", T_r, C_r.T)
-                transposes += 1
-    T = to_tensor(task, conv_transpose2d_matrix(K, 2, 2, 0))
-    compare(task, "the hand example's T vs C.T", T, C.T)
-    passed(task, f"C @ z.flatten() = conv2d(z) in {count} settings, and T = C^T in all {transposes + 1} that pair up")
+                pairs.append(Case(f"conv_transpose2d_matrix(K, n={n}, s={s}, p={p}) vs {cases[-1].label}.T", (K_r, n, s, p),
+                                  cases[-1].want.T, what="conv_transpose2d_matrix"))  # fmt: skip
+    pairs.append(Case("the hand example's T vs C.T", (K, 2, 2, 0), cases[0].want.T, what="conv_transpose2d_matrix"))  # fmt: skip
+    matrices = run(task, fn, cases)
+    for case, C, (z, conv_z) in zip(cases[2:], matrices[2:], images, strict=True):
+        compare(task, f"{case.label} @ z.flatten()", C @ z.flatten(), conv_z)
+    run(task, conv_transpose2d_matrix, pairs)
+    passed(task, f"C @ z.flatten() = conv2d(z) in {len(cases)} settings, and T = C^T in all {len(pairs)} that pair up")  # fmt: skip

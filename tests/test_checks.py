@@ -1,0 +1,137 @@
+"""The checks' runner: a case passes, names its mistake, or says what is wrong with the result.
+
+The checks themselves are tested on the assignments (``tests/test_assignments.py``), where
+plausible wrong answers must be caught; these tests pin down the runner they share.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gancourse.checks import Case, CheckFailed, compare, f64, judge, passed, run
+
+SQUARES = torch.tensor([1.0, 4.0, 9.0], dtype=f64)
+SQUARE = Case("square([1, 2, 3])", (torch.tensor([1.0, 2.0, 3.0], dtype=f64),), SQUARES, {
+    "That is x + x; square it: x * x.": torch.tensor([2.0, 4.0, 6.0], dtype=f64),
+    "That is x ** 3; the square is x ** 2.": torch.tensor([1.0, 8.0, 27.0], dtype=f64),
+})  # fmt: skip
+MEAN = Case("mean([1, 2, 3])", (torch.tensor([1.0, 2.0, 3.0], dtype=f64),), 2.0,
+            {"That is the sum; the mean divides it by N.": 6.0}, scalar=True)  # fmt: skip
+
+
+def failure(fn, case: Case, **kwargs) -> str:
+    with pytest.raises(CheckFailed) as caught:
+        run("task", fn, [case], **kwargs)
+    return str(caught.value)
+
+
+def test_a_right_answer_passes_and_comes_back_converted():
+    squares, mean = run("task", lambda x: x * x, [SQUARE]), run("task", torch.mean, [MEAN])
+    assert torch.equal(squares[0], SQUARES) and squares[0].dtype == f64
+    assert mean == [2.0] and isinstance(mean[0], float)
+    assert run("task", lambda x: (x * x).float(), [SQUARE])  # float32, within the tolerance
+
+
+def test_a_wrong_answer_that_matches_a_mistake_is_named():
+    message = failure(lambda x: x**3, SQUARE)
+    assert message.startswith("task: square([1, 2, 3]) returned tensor of shape (3,) [1, 8, 27]")
+    assert message.endswith("expected tensor of shape (3,) [1, 4, 9]. That is x ** 3; the square is x ** 2.")  # fmt: skip
+    assert failure(torch.sum, MEAN) == "task: mean([1, 2, 3]) returned 6; expected 2. That is the sum; the mean divides it by N."  # fmt: skip
+
+
+def test_an_unknown_wrong_answer_shows_both_values_and_no_mistake():
+    message = failure(lambda x: x * x + 1, SQUARE)
+    assert message == "task: square([1, 2, 3]) returned tensor of shape (3,) [2, 5, 10]; expected tensor of shape (3,) [1, 4, 9]."  # fmt: skip
+
+
+def test_the_first_matching_mistake_wins():
+    case = Case("f()", want=1.0, mistakes={"first": 2.0, "second": 2.0})
+    assert failure(lambda: 2.0, case).endswith("first")
+
+
+def test_a_wrong_shape_is_reported_and_named_when_it_is_a_known_mistake():
+    shaped = Case(
+        "square([1, 2, 3])", SQUARE.args, SQUARES, shapes={"One row, not a column.": (3, 1)}
+    )
+    assert failure(lambda x: (x * x)[:, None], shaped) == "task: square([1, 2, 3]) returned shape (3, 1); expected (3,). One row, not a column."  # fmt: skip
+    assert failure(lambda x: x[:2], shaped) == "task: square([1, 2, 3]) returned shape (2,); expected (3,)."  # fmt: skip
+    assert "returned shape (2,); expected shape (3,)." in failure(lambda x: x[:2], SQUARE)
+
+
+def test_a_non_finite_result_is_reported():
+    nan = Case("sqrt(-1)", want=0.0, finite="Where the argument is negative, return 0.")
+    assert failure(lambda: float("nan"), nan) == "task: sqrt(-1) returned nan. Where the argument is negative, return 0."  # fmt: skip
+    assert "which is not finite" in failure(lambda: float("inf"), nan)
+    assert "which is not finite" in failure(lambda: float("nan"), Case("sqrt(-1)", want=0.0))
+
+
+def test_a_result_of_the_wrong_type_or_size_is_refused_before_its_value():
+    assert "mean([1, 2, 3]) should be a single number (a scalar tensor), but it has shape (3,)" in failure(lambda x: x, MEAN)  # fmt: skip
+    loss = Case("loss", SQUARE.args, 2.0, scalar=True, what="the result")
+    assert failure(lambda x: x, loss).startswith("task: the result should be a single number")
+    assert "should be a torch tensor (or a number), but it is str: 'two'" in failure(lambda x: "two", MEAN)  # fmt: skip
+
+
+def test_a_guard_sees_the_raw_result_and_speaks_after_the_label():
+    seen = []
+
+    def float64_only(got):
+        seen.append(got.dtype)
+        return None if got.dtype == f64 else f"returned a {got.dtype} tensor."
+
+    guarded = Case("square([1, 2, 3])", SQUARE.args, SQUARES, guard=float64_only)
+    assert failure(lambda x: (x * x).float(), guarded) == "task: square([1, 2, 3]) returned a torch.float32 tensor."  # fmt: skip
+    assert seen == [torch.float32]
+    failure(lambda x: "nine", guarded)  # refused as a non-tensor before the guard sees it
+    assert seen == [torch.float32]
+
+
+def test_the_student_gets_copies_of_the_tensors():
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=f64)
+    case = Case("square(x)", (x,), SQUARES, kwargs={"out": torch.zeros(3, dtype=f64)})
+
+    def in_place(x, out):
+        out.copy_(x.mul_(x))
+        return out
+
+    run("task", in_place, [case])
+    assert torch.equal(x, torch.tensor([1.0, 2.0, 3.0], dtype=f64))
+    assert torch.equal(case.kwargs["out"], torch.zeros(3, dtype=f64))
+
+
+def test_runtime_errors_become_failures_with_a_hint_only_when_hints_are_given():
+    def broadcast(x):
+        return x + torch.ones(2, dtype=f64)
+
+    hints = {"must match the size": "Reshape it."}
+    message = failure(broadcast, SQUARE, hints=hints)
+    assert message.startswith(
+        "task: square([1, 2, 3]) raised RuntimeError: The size of tensor a (3)"
+    )
+    assert message.endswith("Reshape it.")
+    with pytest.raises(RuntimeError):
+        run("task", broadcast, [SQUARE])
+
+    def stub(x):
+        raise NotImplementedError("replace these two lines with your code")
+
+    with pytest.raises(NotImplementedError):
+        run("task", stub, [SQUARE], hints=hints)
+
+
+def test_says_replaces_the_values_in_the_message():
+    weights = Case("the weights", want=torch.zeros(3), mistakes={"No step.": torch.ones(3)}, says="are wrong")  # fmt: skip
+    with pytest.raises(CheckFailed, match=r"^task: the weights are wrong. No step.$"):
+        judge("task", weights, torch.ones(3))
+    with pytest.raises(
+        CheckFailed, match=r"^task: the weights are wrong \(largest difference 2\).$"
+    ):
+        judge("task", weights, torch.tensor([0.0, 2.0, 0.0]))
+    with pytest.raises(CheckFailed, match=r"^task: it gave 3 for 1.$"):
+        compare("task", "it", 3.0, 1.0, says="gave {got} for {want}")
+
+
+def test_a_passed_check_prints_one_line(capsys):
+    passed("bce", "matches F.binary_cross_entropy")
+    assert capsys.readouterr().out == "\N{CHECK MARK} bce: matches F.binary_cross_entropy\n"
