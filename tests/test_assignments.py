@@ -4,17 +4,24 @@
 - a student notebook holds no line of any solution;
 - run as handed out, every check cell stops (``NotImplementedError`` from the stubs) and
   nothing else goes wrong;
-- the solutions pass their own checks (here in-process; nbval runs them as notebooks);
+- the solutions pass their own checks (here in-process, once each; tests/test_colab.py runs
+  them as notebooks with nbval, in a fresh environment);
 - for every task, plausible wrong answers are put in place of the solution and the task's
-  check must stop them, with a message that names the mistake (``WRONG`` below).
+  check must stop them, with a message that names the mistake (``WRONG`` below). Each runs
+  only its task: the injected cell and the cells up to its check, from a snapshot of the
+  solution's run just before that cell.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
+import io
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import inprocess
@@ -115,14 +122,32 @@ def test_the_checks_stop_on_the_stubs_and_nothing_else_fails(name):
         assert index in errors, f"{name}: the check in cell {index} passes on the stubs"
 
 
+@dataclass
+class Solved:
+    """A solution notebook run once in this process: its cells' records, what it printed, and a
+    snapshot before each code cell, from which a wrong answer's test runs only its own task."""
+
+    runs: list[inprocess.CellRun]
+    printed: str
+    before: dict[int, inprocess.Snapshot]
+
+
+@functools.cache
+def solved(name: str) -> Solved:
+    before: dict[int, inprocess.Snapshot] = {}
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        runs = inprocess.run(load(tool.SOLUTIONS / f"{name}.ipynb"), snapshots=before)
+    return Solved(runs, printed.getvalue(), before)
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_the_solutions_pass_their_checks(name, capsys):
+def test_the_solutions_pass_their_checks(name):
     nb = load(tool.SOLUTIONS / f"{name}.ipynb")
-    runs = inprocess.run(nb)
-    failed = [r for r in runs if r.error is not None]
+    run = solved(name)
+    failed = [r for r in run.runs if r.error is not None]
     assert not failed, f"{name} cell {failed[0].index}: {failed[0].error!r}"
-    out = capsys.readouterr().out
-    assert out.count("\N{CHECK MARK}") >= len(check_cells(nb)), out
+    assert run.runs[-1].index == max(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code")
+    assert run.printed.count("\N{CHECK MARK}") >= len(check_cells(nb)), run.printed
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -175,7 +200,10 @@ def inject(nb: dict, function: str, body: str) -> tuple[dict, int]:
 def test_a_wrong_answer_is_caught_by_its_check(name, function, body, message):
     nb, index = inject(load(tool.SOLUTIONS / f"{name}.ipynb"), function, body)
     check = min(c for c in check_cells(nb) if c > index)
-    runs = inprocess.run(nb, until=check)
+    # only the task: from the solution's state just before the injected cell, up to its check
+    snapshot = solved(name).before.get(index)
+    assert snapshot, f"the solution of {name} stopped before cell {index}; see test_the_solutions_pass_their_checks"
+    runs = inprocess.run(nb, start=index, until=check, snapshot=snapshot)
     failed = [r for r in runs if r.error is not None]
     assert failed, f"the check in cell {check} let this wrong {function} through:\n{body}"
     first = failed[0]
