@@ -8,6 +8,9 @@ Examples::
     python -m gancourse train --config my_run.toml --out runs/mine --resume
     python -m gancourse data            # is Fashion-MNIST available here?
     python -m gancourse sample --checkpoint runs/dcgan/checkpoint.pt --n 64 --out grid.png
+
+Every error ends the command with one line ``error: ...`` on stderr and exit code 2
+(``--debug``: the traceback instead); Ctrl-C ends it with one line and exit code 130.
 """
 
 from __future__ import annotations
@@ -20,11 +23,19 @@ import sys
 from . import budget
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        print(f"error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gancourse", description="The GAN course's command line.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser = _Parser(prog="python -m gancourse", description="The GAN course's command line.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("train", help="train a course model and write samples, history and checkpoints")
+    run = sub.add_parser("train", parents=[common], help="train a course model and write samples, history and checkpoints")
     run.add_argument("--preset", help="a named course experiment (see `presets`)")
     run.add_argument("--config", help="a TOML file; may name its base with preset = '...'")
     run.add_argument("--out", required=True, help="folder for config.json, checkpoint.pt, history.json, samples.png")
@@ -33,29 +44,31 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--loss", help="minimax | nonsaturating | wgan | wgan-gp")
     run.add_argument("--seed", type=int, help="seed of the training loop's random numbers")
     run.add_argument("--device", help="cpu, cuda, mps, ... (default: automatic)")
-    run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    run.add_argument("--resume", action="store_true", help="continue the run in OUT from its checkpoint")
+    run.add_argument("--force", action="store_true", help="delete the run in OUT and start over")
+    run.add_argument("--download", action="store_true", help="let torchvision download an image dataset if missing")
     run.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: 5%% of the steps; 0: only at the end)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    sub.add_parser("presets", help="list the course's experiments")
+    sub.add_parser("presets", parents=[common], help="list the course's experiments")
 
-    sample = sub.add_parser("sample", help="draw samples from a trained generator, from its checkpoint alone")
+    sample = sub.add_parser("sample", parents=[common], help="draw samples from a trained generator, from its checkpoint alone")
     sample.add_argument("--checkpoint", required=True, help="a checkpoint.pt written by `train`")
     sample.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     sample.add_argument("--out", required=True, help="a .png file for the image grid or the scatter plot")
     sample.add_argument("--force", action="store_true", help="replace OUT if it exists")
 
-    check = sub.add_parser("data", help="check that Fashion-MNIST can be loaded here (optionally download it)")
+    check = sub.add_parser("data", parents=[common], help="check that Fashion-MNIST can be loaded here (optionally download it)")
     check.add_argument("--download", action="store_true", help="let torchvision download it if missing")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    from .checkpoint import CheckpointError
-    from .train import TrainingDiverged
-
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a malformed command line (one line, exit code 2)
+        return done.code
     try:
         if args.command == "presets":
             from .runs import PRESETS
@@ -64,20 +77,32 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:16s} {json.dumps(preset)}")
             return 0
         if args.command == "data":
-            from .data import fashion_mnist
-
-            x = fashion_mnist(train=False, download=args.download)
-            print(f"Fashion-MNIST found: test set {tuple(x.shape)}, values in [{x.min():.0f}, {x.max():.0f}]")
-            return 0
+            return _data(args)
         if args.command == "sample":
             return _sample(args)
         return _train(args)
-    except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"interrupted. {_resume_hint(args)}", file=sys.stderr)
         return 130
+    except Exception as err:
+        if args.debug:
+            raise
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(err: Exception) -> str:
+    """What went wrong, on one line: the package's own messages as they are, others with their type."""
+    from .checkpoint import CheckpointError
+    from .train import TrainingDiverged
+
+    if isinstance(err, OSError) and err.strerror and err.filename:  # the system's own, e.g. a full disk
+        text = f"cannot write {err.filename}: {err.strerror}; check that the folder is writable and the disk has room."
+    elif isinstance(err, ValueError | OSError | CheckpointError | TrainingDiverged):
+        text = str(err)
+    else:
+        text = f"{type(err).__name__}: {err} (add --debug to see where)"
+    return " ".join(text.split("\n"))
 
 
 def _resume_hint(args) -> str:
@@ -97,6 +122,25 @@ def _resume_hint(args) -> str:
     return f"The last checkpoint, at step {step}, is {path}: add --resume to the same command to continue from it."
 
 
+def _data(args) -> int:
+    """Fashion-MNIST is found only if both splits are complete (60,000 and 10,000 images)."""
+    from . import data
+
+    shapes = []
+    for train, split in ((True, "train"), (False, "test")):
+        x = data.fashion_mnist(train=train, download=args.download)
+        expected = data.SPLIT_SIZES[train]
+        if x.shape[0] != expected:
+            where = data.locate_images("FashionMNIST", train) or "its folder"
+            raise ValueError(
+                f"Fashion-MNIST's {split} split in {where} holds {x.shape[0]:,} images, not {expected:,}: "
+                "the files are incomplete; delete them and fetch them again."
+            )
+        shapes.append(f"{split} set {tuple(x.shape)}")
+    print(f"Fashion-MNIST found: {', '.join(shapes)}, values in [{x.min():.0f}, {x.max():.0f}]")
+    return 0
+
+
 def _train(args) -> int:
     from .runs import load_config, run
 
@@ -110,7 +154,7 @@ def _train(args) -> int:
         train_overrides["progress"] = False
     steps = {"steps": args.steps} if args.steps is not None else {}
     config = load_config(args.preset, args.config, train=train_overrides, **steps)
-    result = run(config, args.out, resume=args.resume, device=args.device)
+    result = run(config, args.out, resume=args.resume, force=args.force, device=args.device, download=args.download)
     h = result.history
     print(
         f"trained {result.step} steps in {result.seconds:.1f} s; last loss_D {h['loss_D'][-1]:.4f}, "
@@ -121,7 +165,6 @@ def _train(args) -> int:
 
 def _sample(args) -> int:
     import math
-    import tempfile
     from pathlib import Path
 
     import matplotlib
@@ -130,6 +173,7 @@ def _sample(args) -> int:
     import matplotlib.pyplot as plt
 
     from . import checkpoint, train, viz
+    from .runs import png_bytes
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
@@ -150,17 +194,10 @@ def _sample(args) -> int:
         fig = viz.show_grid(x, nrow=math.ceil(math.sqrt(args.n))).figure
     else:
         fig = viz.plot_samples_2d(fake=x[:, :2]).figure
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".png", dir=out.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100, bbox_inches="tight")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # a plain file's permissions, not mkstemp's private ones
-        os.replace(tmp, out)
+        checkpoint.atomic_write(out, png_bytes(fig))
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     print(f"{args.n} samples of {type(G).__name__} (seed {args.seed}) from {args.checkpoint} in {out}")
     return 0
 

@@ -14,7 +14,8 @@ scaled to [-1, 1] (the range of a tanh generator). Nothing is downloaded unless 
    IDX files, gzipped or not, directly or under ``FashionMNIST/raw`` / ``MNIST/raw``;
 2. Debian's package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``);
 3. torchvision's download into ``root`` (default ``~/.cache/gancourse``), only if
-   ``download=True``.
+   ``download=True``, giving up after ``$GANCOURSE_DOWNLOAD_TIMEOUT`` seconds (default 30)
+   without an answer from the server.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import torch
 
 DATA_ENV_VAR = "GANCOURSE_DATA"
 DEFAULT_ROOT = Path("~/.cache/gancourse").expanduser()
+TIMEOUT_ENV_VAR = "GANCOURSE_DOWNLOAD_TIMEOUT"
+DEFAULT_TIMEOUT = 30.0  # seconds without an answer before a download gives up
 
 
 # --------------------------------------------------------------------------- toy data
@@ -37,7 +40,10 @@ DEFAULT_ROOT = Path("~/.cache/gancourse").expanduser()
 
 @dataclass(frozen=True)
 class Gaussian:
-    """A Gaussian :math:`\\mathcal N(\\mu, \\Sigma)` in ``d`` dimensions."""
+    """A Gaussian :math:`\\mathcal N(\\mu, \\Sigma)` in ``d`` dimensions.
+
+    Introduced in chapter 7.
+    """
 
     mean: torch.Tensor  # (d,)
     cov: torch.Tensor  # (d, d)
@@ -55,14 +61,20 @@ class Gaussian:
 
 
 def gaussian_1d(mu: float = 0.0, sigma: float = 1.0) -> Gaussian:
-    """A 1-D Gaussian :math:`\\mathcal N(\\mu, \\sigma^2)`; samples have shape (n, 1)."""
+    """A 1-D Gaussian :math:`\\mathcal N(\\mu, \\sigma^2)`; samples have shape (n, 1).
+
+    Introduced in chapter 0.
+    """
     if sigma <= 0:
         raise ValueError(f"sigma must be positive, got {sigma}")
     return Gaussian(torch.tensor([float(mu)]), torch.tensor([[float(sigma) ** 2]]))
 
 
 def gaussian_2d(mean=(1.0, -1.0), cov=((1.0, 0.6), (0.6, 0.5))) -> Gaussian:
-    """The 2-D Gaussian the course's first GAN learns (correlated, off-centre by default)."""
+    """The 2-D Gaussian the course's first GAN learns (correlated, off-centre by default).
+
+    Introduced in chapter 0.
+    """
     mean_t = torch.as_tensor(mean, dtype=torch.float32).reshape(2)
     cov_t = torch.as_tensor(cov, dtype=torch.float32).reshape(2, 2)
     if not torch.allclose(cov_t, cov_t.T) or torch.linalg.eigvalsh(cov_t).min() <= 0:
@@ -72,7 +84,10 @@ def gaussian_2d(mean=(1.0, -1.0), cov=((1.0, 0.6), (0.6, 0.5))) -> Gaussian:
 
 @dataclass(frozen=True)
 class GaussianMixture:
-    """An equal-weight mixture of isotropic Gaussians with common std, as in PacGAN's benchmarks."""
+    """An equal-weight mixture of isotropic Gaussians with common std, as in PacGAN's benchmarks.
+
+    Introduced in chapter 3.
+    """
 
     centers: torch.Tensor  # (K, d)
     std: float
@@ -101,7 +116,10 @@ class GaussianMixture:
 
 @dataclass(frozen=True)
 class Empirical:
-    """The empirical distribution of a set of points: ``sample`` draws from them with replacement."""
+    """The empirical distribution of a set of points: ``sample`` draws from them with replacement.
+
+    Introduced in chapter 7.
+    """
 
     points: torch.Tensor  # (N, d)
 
@@ -115,6 +133,8 @@ def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMi
     """``n_modes`` Gaussians evenly spaced on a circle: centres at angles :math:`2\\pi k/K`, k = 0..K-1.
 
     (Not ``linspace(0, 2π, K)``, which puts the first and last centre on the same point.)
+
+    Introduced in chapter 0.
     """
     if n_modes < 1:
         raise ValueError(f"n_modes must be at least 1, got {n_modes}")
@@ -124,7 +144,10 @@ def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMi
 
 
 def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
-    """``side``² Gaussians on a square grid centred on 0: {-4, -2, 0, 2, 4}² by default."""
+    """``side``² Gaussians on a square grid centred on 0: {-4, -2, 0, 2, 4}² by default.
+
+    Introduced in chapter 8.
+    """
     if side < 1:
         raise ValueError(f"side must be at least 1, got {side}")
     ticks = spacing * (torch.arange(side, dtype=torch.float32) - (side - 1) / 2)
@@ -150,9 +173,10 @@ FASHION_MNIST_CLASSES = (
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 _FILES = {
-    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60_000),
-    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10_000),
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+SPLIT_SIZES = {True: 60_000, False: 10_000}  # images in the train and test splits of (Fashion-)MNIST
 
 
 def fashion_mnist(
@@ -174,8 +198,10 @@ def fashion_mnist(
     Returns:
         ``x`` of shape (N, 1, 28, 28), float32 in [-1, 1]; with ``labels=True``, ``(x, y)``
         with ``y`` int64 of shape (N,).
+
+    Introduced in chapter 5.
     """
-    return _load_images("FashionMNIST", train, root, download, limit, labels, DEBIAN_FASHION_MNIST)
+    return _load_images("FashionMNIST", train, root, download, limit, labels)
 
 
 def mnist(
@@ -187,42 +213,60 @@ def mnist(
 ):
     """MNIST digits (LeCun et al., 1998), same format and sources as :func:`fashion_mnist`
     (there is no Debian package for it: give ``root`` or ``download=True``)."""
-    return _load_images("MNIST", train, root, download, limit, labels, None)
+    return _load_images("MNIST", train, root, download, limit, labels)
 
 
 def to_image_range(pixels: torch.Tensor) -> torch.Tensor:
-    """Map uint8 pixels {0..255} to [-1, 1]: :math:`x = p/127.5 - 1`."""
+    """Map uint8 pixels {0..255} to [-1, 1]: :math:`x = p/127.5 - 1`.
+
+    Introduced in chapter 5.
+    """
     return pixels.float().div(127.5).sub(1.0)
 
 
-def _load_images(name, train, root, download, limit, labels, debian_dir):
+def _load_images(name, train, root, download, limit, labels):
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive number of images, got {limit}")
-    root = Path(root or os.environ.get(DATA_ENV_VAR) or DEFAULT_ROOT).expanduser()
-    images_name, labels_name, _ = _FILES[train]
-    searched = [root, root / name / "raw"] + ([debian_dir] if debian_dir else [])
-    for folder in searched:
-        images_file = _find(folder, images_name)
-        labels_file = _find(folder, labels_name)
-        if images_file and labels_file:
-            pixels = torch.from_numpy(_read_idx(images_file, ndim=3))
-            targets = torch.from_numpy(_read_idx(labels_file, ndim=1)).long()
-            break
-    else:
-        if not download:
-            hint = "sudo apt-get install dataset-fashion-mnist, or " if debian_dir else ""
-            raise FileNotFoundError(
-                f"{name} was not found in {', '.join(str(f) for f in searched)}. "
-                f"Install it ({hint}pass download=True to let torchvision download it, "
-                f"or set {DATA_ENV_VAR} to a folder holding {images_name}[.gz] and {labels_name}[.gz])."
-            )
+    root = _root(root)
+    images_name, labels_name = _FILES[train]
+    found = locate_images(name, train, root)
+    if found is not None:
+        pixels = torch.from_numpy(_read_idx(_find(found, images_name), ndim=3))
+        targets = torch.from_numpy(_read_idx(_find(found, labels_name), ndim=1)).long()
+    elif download:
         pixels, targets = _torchvision_download(name, root, train)
+    else:
+        hint = "sudo apt-get install dataset-fashion-mnist, or " if name == "FashionMNIST" else ""
+        searched = ", ".join(str(f) for f in _folders(name, root))
+        raise FileNotFoundError(
+            f"{name} was not found in {searched}. "
+            f"Install it ({hint}pass download=True to let torchvision download it, "
+            f"or set {DATA_ENV_VAR} to a folder holding {images_name}[.gz] and {labels_name}[.gz])."
+        )
     if pixels.shape[0] != targets.shape[0]:
         raise ValueError(f"{name}: {pixels.shape[0]} images but {targets.shape[0]} labels; the files are corrupt.")
     if limit is not None:
         pixels, targets = pixels[:limit], targets[:limit]
     x = to_image_range(pixels).unsqueeze(1)
     return (x, targets) if labels else x
+
+
+def _root(root) -> Path:
+    return Path(root or os.environ.get(DATA_ENV_VAR) or DEFAULT_ROOT).expanduser()
+
+
+def _folders(name: str, root: Path) -> list[Path]:
+    debian = [DEBIAN_FASHION_MNIST] if name == "FashionMNIST" else []
+    return [root, root / name / "raw", *debian]
+
+
+def locate_images(name: str, train: bool, root: str | os.PathLike | None = None) -> Path | None:
+    """The first folder that holds both IDX files of a split (``name``: "FashionMNIST" or "MNIST"), if any."""
+    root = _root(root)
+    for folder in _folders(name, root):
+        if all(_find(folder, stem) for stem in _FILES[train]):
+            return folder
+    return None
 
 
 def _find(folder: Path, stem: str) -> Path | None:
@@ -253,17 +297,42 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
+def download_timeout() -> float:
+    """Seconds a download waits for the server: ``$GANCOURSE_DOWNLOAD_TIMEOUT``, default 30."""
+    value = os.environ.get(TIMEOUT_ENV_VAR, "").strip()
+    if not value:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{TIMEOUT_ENV_VAR}={value!r} is not a number of seconds; set it to e.g. 30, or unset it.")
+    return seconds
+
+
 def _torchvision_download(name: str, root: Path, train: bool):
+    import socket
+
     import torchvision
 
     dataset_cls = getattr(torchvision.datasets, name)
+    timeout = download_timeout()
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)  # torchvision opens its URLs without a timeout of its own
     try:
         dataset = dataset_cls(str(root), train=train, download=True)
     except Exception as err:  # torchvision raises several kinds of network errors
+        if isinstance(err, TimeoutError) or "timed out" in str(err):
+            reason = f"no answer from the server within {timeout:g} s (set {TIMEOUT_ENV_VAR} to wait longer)"
+        else:
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise FileNotFoundError(
-            f"{name} could not be downloaded into {root} ({err}). Without internet, install "
+            f"{name} could not be downloaded into {root}: {reason}. Without internet, install "
             f"the files by hand and point {DATA_ENV_VAR} (or root=) at them"
             + (" or run: sudo apt-get install dataset-fashion-mnist" if name == "FashionMNIST" else "")
             + "."
         ) from err
+    finally:
+        socket.setdefaulttimeout(previous)
     return dataset.data, dataset.targets

@@ -87,11 +87,15 @@ def mode_coverage(samples, centers, std: float, threshold: float = 3.0) -> ModeC
         A :class:`ModeCoverage` (``counts`` is a CPU int64 tensor of shape (K,)).
 
     Raises:
-        ValueError: on empty input, wrong shapes, mismatched dimensions or a non-positive
-            ``std`` / ``threshold``.
+        ValueError: on empty input, wrong shapes, mismatched dimensions, centres that are
+            not finite, or a non-positive ``std`` / ``threshold``.
+
+    Introduced in chapter 7.
     """
     x = _as_points(samples, "samples")
     c = _as_points(centers, "centers")
+    if not torch.isfinite(c).all():
+        raise ValueError(f"centers must be finite; {int((~torch.isfinite(c)).any(dim=1).sum())} of them hold NaN or inf.")
     if x.shape[1] != c.shape[1]:
         raise ValueError(
             f"samples have {x.shape[1]} dimensions but centers have {c.shape[1]}: "
@@ -148,6 +152,8 @@ def sinkhorn_w1(x, y, eps: float = 0.01, iters: int = 300) -> float:
         x, y: point sets (n, d) and (m, d), numpy or torch.
         eps: the regularisation, in the units of the data.
         iters: Sinkhorn iterations.
+
+    Introduced in chapter 7.
     """
     x, y = _as_points(x, "x").double(), _as_points(y, "y").double()
     cost = torch.cdist(x, y)
@@ -233,6 +239,8 @@ def train_feature_classifier(
     Returns:
         The trained classifier on ``device``, in eval mode, with ``requires_grad=False`` on
         every parameter (it is a fixed measuring instrument).
+
+    Introduced in chapter 5.
     """
     x = torch.as_tensor(x, dtype=torch.float32)
     y = torch.as_tensor(y).long()
@@ -266,7 +274,10 @@ def train_feature_classifier(
 
 @torch.no_grad()
 def classifier_accuracy(classifier: FeatureClassifier, x, y, batch_size: int = 1000) -> float:
-    """Fraction of images ``x`` (N, 1, 28, 28) whose predicted class equals ``y`` (N,)."""
+    """Fraction of images ``x`` (N, 1, 28, 28) whose predicted class equals ``y`` (N,).
+
+    Introduced in chapter 5.
+    """
     device = _device_of(classifier)
     x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
     correct = 0
@@ -309,6 +320,8 @@ def frechet_classifier_distance(
 
     Returns:
         :math:`d^2` as a float (>= 0 up to rounding).
+
+    Introduced in chapter 5.
     """
     from torchmetrics.image.fid import FrechetInceptionDistance  # imported here: slow import
 

@@ -1,13 +1,16 @@
 """Course experiments as small configs: build the data and models, train, write the results.
 
 A run is described by a :class:`RunConfig` (a preset, a TOML file, or keyword arguments)
-and writes into one folder::
+and writes into a folder of its own::
 
     config.json       the resolved configuration
-    checkpoint.pt     models, optimisers, random state, history (resumable)
+    checkpoint.pt     models, optimisers, random state, history (resumable, checksummed)
     history.json      per-step losses, mean D outputs and gradient norms
     samples.png       a grid of generated images, or generated vs real points
     metrics.json      mode coverage for the ring / grid mixtures
+    .lock             held while a process writes into the folder
+
+Every file is written atomically (:func:`gancourse.checkpoint.atomic_write`).
 
 Used by ``python -m gancourse train`` so that instructors can regenerate any result,
 e.g. at the ``full`` budget on a GPU.
@@ -15,8 +18,10 @@ e.g. at the ``full`` budget on a GPU.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import io
 import json
 import os
 import tomllib
@@ -26,10 +31,15 @@ from pathlib import Path
 import torch
 
 from . import budget, data, metrics, models, train
+from .checkpoint import atomic_write, load_checkpoint, remove_temporary_files
+from .device import default_device
+from .train import is_int, is_number, require
 
 DATASETS = ("gaussian", "ring", "grid", "fashion-mnist", "mnist")
 MODELS = ("mlp", "dcgan")
 TRAIN_FIELDS = {f.name for f in fields(train.TrainConfig)} - {"steps"}
+RUN_FILES = ("config.json", train.CHECKPOINT_NAME, "history.json", "metrics.json", "samples.png")
+LOCK_NAME = ".lock"
 
 
 @dataclass
@@ -58,6 +68,8 @@ class RunConfig:
     init_seed: int = 0  # seeds the models' initial weights
 
     def __post_init__(self):
+        require(isinstance(self.dataset, str), "dataset", self.dataset, f"one of {', '.join(DATASETS)}")
+        require(isinstance(self.model, str), "model", self.model, f"one of {', '.join(MODELS)}")
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}.")
         if self.model not in MODELS:
@@ -68,16 +80,29 @@ class RunConfig:
                 f"model {self.model!r} does not fit dataset {self.dataset!r}: "
                 "use model 'dcgan' for image datasets and 'mlp' for 2-D ones."
             )
+        require(isinstance(self.train, dict), "train", self.train, "a table of training settings ([train] in TOML)")
         unknown = set(self.train) - TRAIN_FIELDS
         if unknown:
             raise ValueError(f"unknown training setting(s) {sorted(unknown)}; known: {sorted(TRAIN_FIELDS)}.")
-        if isinstance(self.steps, dict) and set(self.steps) != set(budget.BUDGETS):
-            raise ValueError(f"steps must be a number or give all of {budget.BUDGETS}, got {sorted(self.steps)}.")
-        for name in ("z_dim", "hidden", "depth", "pack", "ngf", "ndf", "hidden_d", "depth_d", "n_train"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.maxout < 0 or (self.init_std is not None and not self.init_std > 0):
-            raise ValueError(f"maxout must be >= 0 and init_std positive, got {self.maxout} and {self.init_std}.")
+        if isinstance(self.steps, dict):
+            if set(self.steps) != set(budget.BUDGETS):
+                raise ValueError(f"steps must be a number or give all of {budget.BUDGETS}, got {sorted(self.steps)}.")
+            for name, value in self.steps.items():
+                require(is_int(value) and value >= 1, f"steps.{name}", value, "a positive integer")
+        else:
+            require(is_int(self.steps) and self.steps >= 1, "steps", self.steps, "a positive integer")
+        for name in ("z_dim", "hidden", "depth", "pack", "ngf", "ndf"):
+            value = getattr(self, name)
+            require(is_int(value) and value >= 1, name, value, "a positive integer")
+        for name in ("hidden_d", "depth_d", "n_train", "limit"):
+            value = getattr(self, name)
+            require(value is None or (is_int(value) and value >= 1), name, value, "a positive integer (or left out)")
+        for name in ("batch_norm", "minibatch_std", "batch_in_packs"):
+            require(isinstance(getattr(self, name), bool), name, getattr(self, name), "true or false")
+        require(is_int(self.maxout) and self.maxout >= 0, "maxout", self.maxout, "0 (LeakyReLU units) or a number of pieces")
+        init_std_ok = self.init_std is None or (is_number(self.init_std) and self.init_std > 0)
+        require(init_std_ok, "init_std", self.init_std, "a positive number (or left out)")
+        require(is_int(self.init_seed), "init_seed", self.init_seed, "an integer")
         self.training_config()  # validate the training settings now, not after loading data
 
     def steps_for(self, budget_name: str | None = None) -> int:
@@ -162,6 +187,8 @@ def load_config(
     A TOML file may name its own base with ``preset = "ring"``; its ``[train]`` table holds
     :class:`~gancourse.train.TrainConfig` settings. ``seed`` sets both the models' initial
     weights (``init_seed``) and the training loop's random numbers (``train.seed``).
+
+    Introduced in chapter 2.
     """
     if seed is not None:
         overrides = {**overrides, "init_seed": seed, "train": {**overrides.get("train", {}), "seed": seed}}
@@ -176,12 +203,15 @@ def load_config(
             raise ValueError(f"config file {path} is not valid TOML: {err}") from None
         preset = file_settings.pop("preset", preset)
     if preset is not None:
+        require(isinstance(preset, str), "preset", preset, f"one of {', '.join(PRESETS)}")
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}.")
         settings = json.loads(json.dumps(PRESETS[preset]))  # a deep copy
     for layer in (file_settings, overrides):
         layer = dict(layer)
-        settings.setdefault("train", {}).update(layer.pop("train", {}))
+        train_settings = layer.pop("train", {})
+        require(isinstance(train_settings, dict), "train", train_settings, "a table of training settings ([train] in TOML)")
+        settings.setdefault("train", {}).update(train_settings)
         settings.update(layer)
     known = {f.name for f in fields(RunConfig)}
     unknown = set(settings) - known
@@ -199,16 +229,20 @@ def distribution(config: RunConfig):
     return None
 
 
-def build(config: RunConfig):
+def build(config: RunConfig, download: bool = False):
     """The real data and fresh models (seeded with ``config.init_seed``) for a run.
 
     The data are a sampler that draws fresh points at every step, or, with ``n_train``, a
     fixed training set of that many points (drawn with ``init_seed``), read in epochs.
+    Image datasets are read from disk (:func:`gancourse.data.fashion_mnist`); only with
+    ``download=True`` may torchvision download them when no local copy exists (Colab).
+
+    Introduced in chapter 2.
     """
     source = distribution(config)
     if source is None:
         loader = data.fashion_mnist if config.dataset == "fashion-mnist" else data.mnist
-        source = loader(limit=config.limit, download=True)
+        source = loader(limit=config.limit, download=download)
     elif config.n_train is not None:
         source = source.sample(config.n_train, seed=config.init_seed)
     torch.manual_seed(config.init_seed)
@@ -234,23 +268,102 @@ def build(config: RunConfig):
 CHECKPOINTS_PER_RUN = 20  # a run's default: a checkpoint every 5 % of its steps
 
 
-def run(config: RunConfig, out: str | os.PathLike, *, resume: bool = False, device=None) -> train.TrainResult:
-    """Train the run described by ``config`` and write its results into ``out``.
+def run(
+    config: RunConfig, out: str | os.PathLike, *, resume: bool = False, force: bool = False, device=None,
+    download: bool = False,
+) -> train.TrainResult:  # fmt: skip
+    """Train the run described by ``config`` in the folder ``out`` and write its results there.
 
-    Unless the configuration sets ``checkpoint_every`` (0: only at the end), a checkpoint is
-    written every 5 % of the steps, so an interrupted run loses at most that much.
+    One run per folder: a folder holding another run's files (:data:`RUN_FILES`) is refused
+    unless ``resume`` (continue that run; its data, models and loss must be ``config``'s,
+    see :func:`check_resume`) or ``force`` (delete its files, say so, and start over). A
+    lock on ``out/.lock`` keeps other processes out while this one runs. Nothing is written
+    before the device, the resume and the data have been checked. Unless the configuration
+    sets ``checkpoint_every`` (0: only at the end), a checkpoint is written every 5 % of the
+    steps, so an interrupted run loses at most that much; ``download`` as in :func:`build`.
+
+    Raises:
+        ValueError: the folder holds another run, another process holds its lock, or the
+            settings cannot resume it.
+        CheckpointError, FileNotFoundError, OSError: a damaged checkpoint, missing data, a
+            folder that cannot be written.
     """
+    if resume and force:
+        raise ValueError("--resume continues the run in the folder and --force deletes it: choose one.")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; a run needs a folder: choose another --out.")
     out.mkdir(parents=True, exist_ok=True)
     train_config = config.training_config()
     if "checkpoint_every" not in config.train:
         train_config = replace(train_config, checkpoint_every=max(1, train_config.steps // CHECKPOINTS_PER_RUN))
-    source, G, D = build(config)
-    (out / "config.json").write_text(json.dumps({**asdict(config), "resolved_train": asdict(train_config)}, indent=2))
-    result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume)
-    (out / "history.json").write_text(json.dumps(result.history))
-    _write_samples(G, distribution(config), config, out)
+    with _locked(out):
+        remove_temporary_files(out, RUN_FILES)  # left by writes that were killed
+        previous = [name for name in RUN_FILES if (out / name).exists()]
+        if previous and not (resume or force):
+            raise ValueError(
+                f"{out} holds another run ({', '.join(previous)}); add --resume to continue it, "
+                "--force to delete it and start over, or choose another --out."
+            )
+        if resume:
+            check_resume(config, train_config, out)
+        device = default_device(device)
+        source, G, D = build(config, download=download)
+        if force and previous:
+            for name in previous:
+                (out / name).unlink()
+            print(f"--force: deleted the previous run's {', '.join(previous)} in {out}")
+        resolved = {**asdict(config), "resolved_train": asdict(train_config)}
+        atomic_write(out / "config.json", json.dumps(resolved, indent=2))
+        result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume)
+        atomic_write(out / "history.json", json.dumps(result.history))
+        _write_samples(G, distribution(config), config, out)
     return result
+
+
+@contextlib.contextmanager
+def _locked(out: Path):
+    """Hold an exclusive lock on ``out/.lock`` (``flock``; released when the process ends)."""
+    import fcntl  # POSIX only: Linux, macOS, Colab
+
+    with open(out / LOCK_NAME, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(
+                f"another process is writing into {out} (it holds {out / LOCK_NAME}); "
+                "wait until it ends, or choose another --out."
+            ) from None
+        yield
+
+
+def check_resume(config: RunConfig, train_config: train.TrainConfig, out: Path) -> None:
+    """Refuse to resume the run in ``out`` with settings it cannot take.
+
+    Its checkpoint must be intact and not past ``train_config.steps``; of the run's
+    settings (``config.json``) only ``steps`` may change, and of the training settings only
+    :data:`gancourse.train.CHANGEABLE_ON_RESUME` (new learning rates and betas apply).
+    """
+    path = out / train.CHECKPOINT_NAME
+    state = load_checkpoint(path)
+    train.check_resumable(state["config"], train_config, path)
+    if state["step"] > train_config.steps:
+        raise ValueError(f"{path} is already at step {state['step']}, past steps={train_config.steps}; ask for more steps.")
+    try:
+        saved = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError):
+        raise ValueError(
+            f"{out / 'config.json'} is missing or damaged, so the run's settings cannot be checked; "
+            "start over with --force."
+        ) from None
+    now = json.loads(json.dumps(asdict(config)))
+    fixed = [key for key in now if key not in ("steps", "train")]
+    changed = [f"{key} {saved.get(key)!r} -> {now[key]!r}" for key in fixed if saved.get(key) != now[key]]
+    if changed:
+        raise ValueError(
+            f"cannot resume the run in {out} with other settings: {', '.join(changed)}; its data and models "
+            "are fixed. Resume with its settings, or start over with --force."
+        )
 
 
 def _write_samples(G, source, config: RunConfig, out: Path) -> None:
@@ -268,9 +381,18 @@ def _write_samples(G, source, config: RunConfig, out: Path) -> None:
             coverage = metrics.mode_coverage(fake, centers, source.std)
             summary = {"modes": coverage.modes, "n_modes": coverage.n_modes,
                        "high_quality": coverage.high_quality, "reverse_kl": coverage.reverse_kl}  # fmt: skip
-            (out / "metrics.json").write_text(json.dumps(summary, indent=2))
-    fig.savefig(out / "samples.png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+            atomic_write(out / "metrics.json", json.dumps(summary, indent=2))
+    try:
+        atomic_write(out / "samples.png", png_bytes(fig))
+    finally:
+        plt.close(fig)
+
+
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure as the bytes of a PNG file (100 dpi, tight)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------- mode collapse
@@ -292,6 +414,8 @@ def remedy_settings(remedy: str, preset: str) -> dict:
     packs, as the paper does); ``minibatch-std``: D sees its batch's standard deviation;
     ``wgan-gp``: the settings of Gulrajani et al.'s toy script (:data:`WGAN_GP_TOY`);
     ``noise``: instance noise; ``r1``: the R1 penalty. The learning rates stay the preset's.
+
+    Introduced in chapter 8.
     """
     if remedy not in REMEDIES:
         raise ValueError(f"unknown remedy {remedy!r}; choose one of {', '.join(REMEDIES)}.")
@@ -348,6 +472,8 @@ def train_and_measure(
 
     Returns:
         A :class:`ToyRun`; the final samples and the snapshots use the same noise.
+
+    Introduced in chapter 7.
     """
     settings = remedy_settings(remedy, preset)
     train_settings = {**settings.pop("train", {}), "seed": seed, "progress": progress}
@@ -393,6 +519,8 @@ def compare_remedies(
     Returns:
         ``{(remedy, seed): ToyRun}``. Keyword arguments go to every run (``finetune``,
         ``snapshots``, ``overrides``, ...); ``workers`` as in :func:`gancourse.parallel.map`.
+
+    Introduced in chapter 8.
     """
     from . import parallel
 

@@ -6,6 +6,11 @@ smooth, fast-decaying densities such as Gaussians are accurate to many digits.
 
 Natural logarithms throughout: divergences are in nats, and the GAN value at equilibrium
 is ``-log 4``.
+
+What cannot be computed is refused with a ``ValueError``, never answered with a wrong
+number: densities that are negative or NaN, two densities of different shapes (no
+broadcasting), and, for the divergences, a density whose integral ``sum(p) * dx`` is not
+1 within :data:`MASS_TOLERANCE`.
 """
 
 from __future__ import annotations
@@ -17,10 +22,45 @@ import torch
 Array = torch.Tensor
 
 LOG_4 = math.log(4.0)
+MASS_TOLERANCE = 0.01
+"""How far ``sum(p) * dx`` of a density given to a divergence may be from 1: a Riemann sum
+on a grid that covers the density is far closer; a forgotten ``dx`` or unnormalised
+counts are far off."""
 
 
 def _as_tensor(x) -> Array:
     return torch.as_tensor(x, dtype=torch.float64)
+
+
+def _densities(p, q, names: tuple[str, str] = ("p", "q"), dx: float | None = None) -> tuple[Array, Array]:
+    """``p`` and ``q`` as float64 tensors, after checking that they are densities on one grid.
+
+    With ``dx``, each must also integrate to 1 (within :data:`MASS_TOLERANCE`).
+    """
+    p, q = _as_tensor(p), _as_tensor(q)
+    if p.shape != q.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape (values on one grid), "
+            f"got {tuple(p.shape)} and {tuple(q.shape)}."
+        )
+    for name, density in zip(names, (p, q), strict=True):
+        values = density.detach()
+        if not (values >= 0).all():  # False for NaN too
+            raise ValueError(f"{name} must be a density, >= 0 and not NaN everywhere; it has {_worst(values)}.")
+        if dx is not None:
+            mass = values.sum().item() * dx
+            if not abs(mass - 1) <= MASS_TOLERANCE:
+                raise ValueError(
+                    f"{name} must integrate to 1, but sum({name}) * dx = {mass:.6g}; normalise it "
+                    "(divide by its sum times dx), and pass the grid's spacing as dx."
+                )
+    return p, q
+
+
+def _worst(values: Array) -> str:
+    if values.isnan().any():
+        return "NaN values"
+    return f"a negative value, {values.min().item():.3g}"
 
 
 def _xlogy(x: Array, y: Array) -> Array:
@@ -40,6 +80,8 @@ def bce(y_hat, y, reduction: str = "mean") -> Array:
         y_hat: predicted probabilities in [0, 1], any shape.
         y: labels in {0, 1} (or soft labels in [0, 1]), broadcastable to ``y_hat``.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Introduced in chapter 1.
     """
     y_hat, y = _as_tensor(y_hat), _as_tensor(y)
     loss = -(_xlogy(y, y_hat) + _xlogy(1 - y, 1 - y_hat))
@@ -53,7 +95,10 @@ def bce(y_hat, y, reduction: str = "mean") -> Array:
 
 
 def gaussian_pdf(x, mu: float = 0.0, sigma: float = 1.0) -> Array:
-    """Density of :math:`\\mathcal N(\\mu, \\sigma^2)`: :math:`e^{-(x-\\mu)^2/2\\sigma^2}/(\\sigma\\sqrt{2\\pi})`."""
+    """Density of :math:`\\mathcal N(\\mu, \\sigma^2)`: :math:`e^{-(x-\\mu)^2/2\\sigma^2}/(\\sigma\\sqrt{2\\pi})`.
+
+    Introduced in chapter 0.
+    """
     x = _as_tensor(x)
     return torch.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
@@ -64,8 +109,13 @@ def optimal_discriminator(p_data, p_g) -> Array:
     .. math:: D^*(x) = \\frac{p_{data}(x)}{p_{data}(x) + p_g(x)}
 
     Where both densities vanish, D* is not determined by V; it is set to 1/2 there.
+
+    Raises:
+        ValueError: a density is negative or NaN somewhere, or the two have different shapes.
+
+    Introduced in chapter 0.
     """
-    p_data, p_g = _as_tensor(p_data), _as_tensor(p_g)
+    p_data, p_g = _densities(p_data, p_g, ("p_data", "p_g"))
     total = p_data + p_g
     return torch.where(total > 0, p_data / torch.where(total > 0, total, 1.0), 0.5)
 
@@ -76,8 +126,17 @@ def kl_divergence(p, q, dx: float = 1.0) -> Array:
     .. math:: \\mathrm{KL}(p\\,\\|\\,q) = \\int p(x) \\log\\frac{p(x)}{q(x)}\\,dx
 
     with ``0 log 0 = 0``; it is ``inf`` where ``q = 0 < p``.
+
+    Args:
+        p, q: densities on the same grid of spacing ``dx``, or probability vectors (``dx = 1``).
+
+    Raises:
+        ValueError: ``p`` or ``q`` is negative or NaN somewhere, the shapes differ, or one does
+            not integrate to 1 (``|sum * dx - 1| > MASS_TOLERANCE``): it is not normalised.
+
+    Introduced in chapter 0.
     """
-    p, q = _as_tensor(p), _as_tensor(q)
+    p, q = _densities(p, q, dx=dx)
     return (_xlogy(p, p) - _xlogy(p, q)).sum() * dx
 
 
@@ -97,8 +156,13 @@ def js_divergence(p, q, dx: float = 1.0) -> Array:
 
     .. math:: \\mathrm{JSD}(p\\,\\|\\,q) = \\tfrac12\\mathrm{KL}(p\\,\\|\\,m) + \\tfrac12\\mathrm{KL}(q\\,\\|\\,m),
               \\quad m = \\tfrac12(p+q)
+
+    Raises:
+        ValueError: as :func:`kl_divergence`; unnormalised inputs would break the bound.
+
+    Introduced in chapter 3.
     """
-    p, q = _as_tensor(p), _as_tensor(q)
+    p, q = _densities(p, q, dx=dx)
     m = 0.5 * (p + q)
     return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
 
@@ -111,6 +175,8 @@ def wasserstein_1d(p, q, dx: float = 1.0) -> Array:
     In one dimension the cheapest transport plan moves mass in order, so the cost is the
     area between the two distribution functions. Unlike the JSD it keeps growing with the
     distance between disjoint supports: two unit-width uniforms ``θ`` apart are ``|θ|`` apart.
+
+    Introduced in chapter 4.
     """
     p, q = _as_tensor(p), _as_tensor(q)
     F_p, F_q = torch.cumsum(p, 0) * dx, torch.cumsum(q, 0) * dx
@@ -126,8 +192,13 @@ def value_function(p_data, p_g, D=None, dx: float = 1.0) -> Array:
         p_data, p_g: densities on the same grid (or probability vectors with ``dx=1``).
         D: discriminator values on the grid, in [0, 1]; ``None`` uses the optimal
             discriminator, so the result is :math:`V(D^*, G) = -\\log 4 + 2\\,\\mathrm{JSD}`.
+
+    Raises:
+        ValueError: a density is negative or NaN somewhere, or the two have different shapes.
+
+    Introduced in chapter 1.
     """
-    p_data, p_g = _as_tensor(p_data), _as_tensor(p_g)
+    p_data, p_g = _densities(p_data, p_g, ("p_data", "p_g"))
     if D is None:
         # log D* = log p_data - log(p_data + p_g), log(1 - D*) = log p_g - log(p_data + p_g):
         # no rounding of D* to exactly 0 or 1 in the far tails.
@@ -146,6 +217,8 @@ def empirical_value(D_x, D_G_z) -> Array:
     Args:
         D_x: D's outputs (probabilities) on real samples, shape (m,).
         D_G_z: D's outputs on generated samples, shape (m',).
+
+    Introduced in chapter 1.
     """
     D_x, D_G_z = _as_tensor(D_x), _as_tensor(D_G_z)
     return torch.log(D_x).mean() + torch.log1p(-D_G_z).mean()

@@ -22,6 +22,11 @@ as an uninterrupted one would on the CPU.
 
 from __future__ import annotations
 
+import json
+import math
+import numbers
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -32,7 +37,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import losses, models, site
-from .checkpoint import CheckpointError, check_compatible, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    check_compatible,
+    load_checkpoint,
+    remove_temporary_files,
+    save_checkpoint,
+)
 from .device import default_device
 
 LOSSES = tuple(losses.OBJECTIVES)  # "minimax", "nonsaturating", "wgan", "wgan-gp"
@@ -55,13 +66,36 @@ PAPER_DEFAULTS = {
 }
 
 
+CHANGEABLE_ON_RESUME = ("steps", "lr_d", "lr_g", "betas", "log_every", "checkpoint_every", "progress")
+"""The :class:`TrainConfig` settings a resumed run may change; the others must be the checkpoint's."""
+
+
 class TrainingDiverged(FloatingPointError):
     """The losses turned NaN or infinite; the last good checkpoint is kept."""
 
 
+def is_int(value) -> bool:
+    """An integer, and not a bool (``True`` is an int to Python, but not a number of steps)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value) -> bool:
+    """A finite real number (Python's or NumPy's), and not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def require(ok: bool, name: str, value, allowed: str) -> None:
+    """Raise ``ValueError("NAME must be ALLOWED, got VALUE.")`` unless ``ok``."""
+    if not ok:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}.")
+
+
 @dataclass
 class TrainConfig:
-    """What to train and how. ``None`` means "the paper's default for this loss"."""
+    """What to train and how. ``None`` means "the paper's default for this loss".
+
+    Introduced in chapter 2.
+    """
 
     loss: str = "nonsaturating"  # "minimax" | "nonsaturating" | "wgan" | "wgan-gp"
     steps: int = 1_000  # generator updates
@@ -83,8 +117,15 @@ class TrainConfig:
     progress: bool | None = None  # a tqdm.auto progress bar; None: on, except while building the website
 
     def __post_init__(self):
+        require(isinstance(self.loss, str), "loss", self.loss, f"one of {', '.join(losses.OBJECTIVES)}")
         if self.loss not in losses.OBJECTIVES:
             raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(losses.OBJECTIVES)}.")
+        require(self.optimizer is None or isinstance(self.optimizer, str), "optimizer", self.optimizer, "a name")
+        betas_ok = isinstance(self.betas, list | tuple) and len(self.betas) == 2
+        require(self.betas is None or (betas_ok and all(is_number(b) and 0 <= b < 1 for b in self.betas)),
+                "betas", self.betas, "two numbers in [0, 1), e.g. [0.5, 0.999]")  # fmt: skip
+        milestones_ok = isinstance(self.lr_milestones, list | tuple) and all(map(is_number, self.lr_milestones))
+        require(milestones_ok, "lr_milestones", self.lr_milestones, "a list of fractions of the run, e.g. [0.6, 0.85]")
         optimizer, lr, betas, k = PAPER_DEFAULTS.get(self.loss, PAPER_DEFAULTS["nonsaturating"])
         self.optimizer = self.optimizer or optimizer
         self.lr_d = lr if self.lr_d is None else self.lr_d
@@ -95,16 +136,19 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
         for name in ("steps", "batch_size", "k", "log_every"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                what = "n_critic (k)" if name == "k" else name
-                raise ValueError(f"{what} must be a positive integer, got {value!r}.")
-        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be 0 (off) or a positive integer, got {self.checkpoint_every!r}.")
+            require(is_int(value) and value >= 1, "n_critic (k)" if name == "k" else name, value, "a positive integer")
+        every = self.checkpoint_every
+        require(is_int(every) and every >= 0, "checkpoint_every", every, "0 (off) or a positive integer")
         for name in ("lr_d", "lr_g", "clip"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}.")
-        if self.gp_lambda < 0 or self.r1_gamma < 0 or self.instance_noise < 0:
-            raise ValueError("gp_lambda, r1_gamma and instance_noise cannot be negative.")
+            value = getattr(self, name)
+            require(is_number(value) and value > 0, name, value, "a positive number")
+        for name in ("gp_lambda", "r1_gamma", "instance_noise"):
+            value = getattr(self, name)
+            require(is_number(value) and value >= 0, name, value, "a number >= 0")
+        require(isinstance(self.simultaneous, bool), "simultaneous", self.simultaneous, "true or false")
+        require(is_int(self.seed), "seed", self.seed, "an integer")
+        require(self.progress is None or isinstance(self.progress, bool), "progress", self.progress,
+                "true, false or None (on, except while building the website)")  # fmt: skip
         if self.r1_gamma > 0 and losses.OBJECTIVES[self.loss].weight != "r1_gamma":
             raise ValueError(f"r1_gamma is a penalty of the GAN losses (minimax, nonsaturating), not of {self.loss!r}.")
         self.lr_milestones = tuple(self.lr_milestones)
@@ -141,6 +185,8 @@ def decode(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
     """``G(z)`` for given noise vectors ``z`` (N, z_dim), returned on the CPU.
 
     G is run in eval mode (batch norm uses its running statistics) and put back as it was.
+
+    Introduced in chapter 5.
     """
     device = next(G.parameters()).device
     was_training = G.training
@@ -153,7 +199,10 @@ def decode(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 def generate(G: nn.Module, n: int, seed: int | None = None) -> torch.Tensor:
     """The generation phase: D is discarded; draw ``z ~ N(0, I)`` and return ``G(z)`` on the CPU
-    (see :func:`decode`)."""
+    (see :func:`decode`).
+
+    Introduced in chapter 2.
+    """
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     return decode(G, torch.randn(n, G.z_dim, generator=generator))
 
@@ -191,6 +240,8 @@ def fit_discriminator(
         D's loss at every step: :math:`-\\hat V` for the GAN losses; the critic loss
         :math:`\\overline{f(G(z))} - \\overline{f(x)}` without the penalty for WGAN-GP (its
         negative is the critic's estimate of the distance).
+
+    Introduced in chapter 1.
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
@@ -228,6 +279,8 @@ def train_discriminator(
 
     Returns:
         ``(D, losses)``: the trained discriminator and its loss at every step.
+
+    Introduced in chapter 3.
     """
     torch.manual_seed(seed)
     D = models.MLPDiscriminator(x_dim=x_dim, hidden=hidden, depth=depth)
@@ -258,6 +311,8 @@ def fit_generator(
 
     Returns:
         G's loss at every step.
+
+    Introduced in chapter 8.
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
@@ -285,6 +340,8 @@ class FrozenGenerator:
     """A generator held fixed, as a distribution: ``.sample(n, generator=None)`` returns G(z), z ~ N(0, I).
 
     For :func:`fit_discriminator` against a fixed p_g. G runs in eval mode, without gradients.
+
+    Introduced in chapter 8.
     """
 
     def __init__(self, G: nn.Module):
@@ -329,6 +386,13 @@ class Batches:
         return {"perm": self.perm, "pos": self.pos}
 
     def load_state_dict(self, state: dict) -> None:
+        """Continue the saved epoch; refuse a permutation of another training set's size."""
+        n_saved = state["perm"].numel()
+        if self.data is not None and n_saved and n_saved != self.data.shape[0]:
+            raise CheckpointError(
+                f"the checkpoint was written for a training set of {n_saved} samples, this one holds "
+                f"{self.data.shape[0]}; resume with the same data (the same limit), or start over."
+            )
         self.perm, self.pos = state["perm"], state["pos"]
 
 
@@ -349,7 +413,7 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
 
 @dataclass(eq=False)
 class TrainingState:
-    """Everything a training step reads and writes (introduced in chapter 2).
+    """Everything a training step reads and writes (introduced in chapter 2; assignment 6 builds one).
 
     The two players and their optimisers, the one seeded random generator that draws the
     batches, the noise and the penalties' random numbers, the real batches, the generator
@@ -367,6 +431,8 @@ class TrainingState:
     step: int = 0  # generator steps done
     history: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
     pending: list[torch.Tensor] = field(default_factory=list, repr=False)  # records not yet in history
+    last_checkpoint: tuple[Path, int] | None = None  # (path, step) of the last checkpoint this run wrote or resumed
+    stop_requested: bool = False  # Ctrl-C was pressed: stop after this step
 
     @classmethod
     def create(cls, G: nn.Module, D: nn.Module, data, config: TrainConfig, device=None) -> TrainingState:
@@ -404,7 +470,7 @@ class TrainingState:
         """Keep one step's records on the device; :meth:`flush` moves them into ``history``."""
         self.pending.append(torch.stack([values[key] for key in HISTORY_KEYS[1:]]).float())
 
-    def flush(self, checkpoint: Path | None = None) -> None:
+    def flush(self) -> None:
         """Move the pending records into ``history``; raise :class:`TrainingDiverged` on NaN/inf."""
         if not self.pending:
             return
@@ -413,7 +479,9 @@ class TrainingState:
         first = self.step - rows.shape[0] + 1
         if not torch.isfinite(rows).all():
             bad = first + int((~torch.isfinite(rows)).any(dim=1).nonzero()[0])
-            kept = f"the last good checkpoint is {checkpoint}" if checkpoint and checkpoint.exists() else "no checkpoint was written"
+            kept = "no checkpoint was written"
+            if self.last_checkpoint is not None:  # one of this run's, never an older run's file
+                kept = "the last good checkpoint is {} (step {})".format(*self.last_checkpoint)
             raise TrainingDiverged(
                 f"the losses became NaN/inf at step {bad} ({self.config.loss}); training stopped and {kept}. "
                 "Lower the learning rates, or use the non-saturating or WGAN-GP loss."
@@ -438,13 +506,17 @@ class TrainingState:
             "history": self.history,
         }
 
+    def save(self, path: Path) -> None:
+        """Write :meth:`state_dict` to ``path`` (atomically, checksummed): the last good checkpoint."""
+        save_checkpoint(self.state_dict(), path)
+        self.last_checkpoint = (path, self.step)
+
     def load_state_dict(self, state: dict, source: str | Path = "the checkpoint") -> None:
-        """Continue from ``state`` (a :meth:`state_dict`), after checking that it fits this run."""
-        if state["config"]["loss"] != self.config.loss:
-            raise CheckpointError(
-                f"{source} was written by a {state['config']['loss']!r} run; this run uses {self.config.loss!r}. "
-                "Resume with the same loss, or use a new checkpoint folder."
-            )
+        """Continue from ``state`` (a :meth:`state_dict`), after checking that it fits this run.
+
+        Only the settings in :data:`CHANGEABLE_ON_RESUME` may differ from the checkpoint's.
+        """
+        check_resumable(state["config"], self.config, source)
         check_compatible(self.G, state["G"], "generator", source)
         check_compatible(self.D, state["D"], "discriminator", source)
         if state["step"] > self.config.steps:
@@ -459,6 +531,43 @@ class TrainingState:
         saved = state["history"]
         n = len(saved["step"])  # checkpoints older than a history key have no column for it
         self.history = {key: list(saved.get(key, [float("nan")] * n)) for key in HISTORY_KEYS}
+        self.last_checkpoint = (Path(source), self.step) if isinstance(source, Path) else None
+
+
+def _as_json(value):
+    return json.loads(json.dumps(value))  # tuples as lists, as config.json and checkpoints compare
+
+
+def check_resumable(saved: dict, config: TrainConfig, source: str | Path = "the checkpoint") -> None:
+    """Raise :class:`CheckpointError` unless ``config`` differs from a checkpoint's settings
+    (``saved``) only where :data:`CHANGEABLE_ON_RESUME` allows."""
+    now = _as_json(asdict(config))
+    changed = [f"{key} {_as_json(saved[key])!r} -> {now[key]!r}" for key in now
+               if key in saved and key not in CHANGEABLE_ON_RESUME and _as_json(saved[key]) != now[key]]  # fmt: skip
+    if changed:
+        raise CheckpointError(
+            f"cannot resume {source} with other settings: {', '.join(changed)}; only "
+            f"{', '.join(CHANGEABLE_ON_RESUME)} may change. Resume with the run's settings, or start over."
+        )
+
+
+def apply_changed_rates(state: TrainingState, saved: dict) -> list[str]:
+    """Give the restored optimisers the learning rates and betas of ``state.config`` where they
+    differ from the checkpoint's settings (``saved``). Returns one line per change."""
+    config, lines = state.config, []
+    for name, optimizer in (("lr_d", state.opt_D), ("lr_g", state.opt_G)):
+        lr = getattr(config, name)
+        if saved.get(name) != lr:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * config.lr_factor(state.step + 1)
+            lines.append(f"resume: {name} {saved.get(name)} -> {lr} (applied to the restored optimiser)")
+    saved_betas = tuple(saved.get("betas") or ())
+    if config.optimizer == "adam" and saved_betas != config.betas:
+        for optimizer in (state.opt_D, state.opt_G):
+            for group in optimizer.param_groups:
+                group["betas"] = config.betas
+        lines.append(f"resume: betas {saved_betas} -> {config.betas} (applied to both restored optimisers)")
+    return lines
 
 
 def update_D(state: TrainingState, x_real, x_fake, sigma=0.0) -> dict:
@@ -468,6 +577,8 @@ def update_D(state: TrainingState, x_real, x_fake, sigma=0.0) -> dict:
     ``sigma`` is the instance noise.
 
     D sees ``x_fake.detach()``: its step must not push gradients into G.
+
+    Introduced in chapter 2.
     """
     config, D = state.config, state.D
     objective = losses.OBJECTIVES[config.loss]
@@ -502,6 +613,8 @@ def update_G(state: TrainingState, x_fake, sigma=0.0, apply=True) -> dict:
     D's weights stay. ``apply=False`` only computes G's gradient. The
     backward pass also leaves gradients in D's parameters; D's next
     ``zero_grad`` clears them, and D's optimiser never uses them.
+
+    Introduced in chapter 2.
     """
     objective = losses.OBJECTIVES[state.config.loss]
     state.opt_G.zero_grad(set_to_none=True)
@@ -536,7 +649,9 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
             ``.sample(n, generator=...)`` such as :func:`gancourse.data.ring`.
         config: a :class:`TrainConfig` (None: the defaults); ``device``: None, the best here.
         checkpoint_dir: where ``checkpoint.pt`` goes (every ``config.checkpoint_every``
-            steps and at the end); ``resume`` continues from it up to ``config.steps``.
+            steps, at the end, and on Ctrl-C once the step in progress is done); ``resume``
+            continues from it up to ``config.steps``, with the learning rates and betas of
+            ``config`` (printed where they changed) and the checkpoint's other settings.
         callback: ``callback(step, G, D)`` after the steps in ``callback_at`` and every
             ``callback_every`` steps (the models in train mode).
 
@@ -545,17 +660,25 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
 
     Raises:
         TrainingDiverged: a loss turned NaN/inf; training stops, the last good checkpoint stays.
+        KeyboardInterrupt: Ctrl-C; with ``checkpoint_dir``, after saving the last whole step.
+        CheckpointError: ``resume`` from a damaged checkpoint, or one of other settings.
     """
     config = config or TrainConfig()
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs the checkpoint_dir to resume from.")
     path = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
     state = TrainingState.create(G, D, data, config, device)
+    if path is not None:
+        remove_temporary_files(path.parent, [CHECKPOINT_NAME])  # left by a write that was killed
     if resume:
-        state.load_state_dict(load_checkpoint(path), path)
+        saved = load_checkpoint(path)
+        state.load_state_dict(saved, path)
+        for line in apply_changed_rates(state, saved["config"]):
+            print(line)
     start, t0 = state.step, time.perf_counter()
     callback_steps = _callback_steps(config.steps, callback_every, callback_at)
     bar = _progress_bar(config, start)
+    previous_handler = _ctrl_c_ends_the_step(state) if path is not None else None
     try:
         for step in range(start + 1, config.steps + 1):
             state.set_learning_rates(step)
@@ -580,10 +703,37 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
             _after_step(state, path, bar, call)  # log, checkpoint, callback
     finally:
         bar.close()
-    state.flush(path)
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+    state.flush()
     if path is not None and state.step > start:
-        save_checkpoint(state.state_dict(), path)
+        _save_unless_saved(state, path)
     return TrainResult(state.history, state.step, time.perf_counter() - t0, path, config)
+
+
+def _ctrl_c_ends_the_step(state: TrainingState):
+    """Let Ctrl-C (SIGINT) finish the current step, so that the checkpoint written then holds
+    whole steps (:func:`_after_step` saves and stops); a second Ctrl-C interrupts at once.
+
+    Returns the handler it replaced, or None where it replaced none: only the main thread's
+    default handler is replaced (a notebook's or an application's own is left alone).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+
+    def handler(signum, frame):
+        if state.stop_requested:
+            raise KeyboardInterrupt
+        state.stop_requested = True
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _save_unless_saved(state: TrainingState, path: Path) -> None:
+    if state.last_checkpoint != (path, state.step):
+        state.save(path)
 
 
 def _callback_steps(steps: int, every: int, at: Iterable[int]) -> set[int]:
@@ -596,14 +746,18 @@ def _progress_bar(config: TrainConfig, start: int) -> tqdm:
 
 
 def _after_step(state: TrainingState, path: Path | None, bar: tqdm, callback) -> None:
-    """Flush the history (and check it for NaN), checkpoint, call back, tick the bar."""
+    """Flush the history (and check it for NaN), checkpoint, call back, tick the bar;
+    after Ctrl-C, save this step and stop."""
     config, step = state.config, state.step
     checkpoint_now = path is not None and config.checkpoint_every and step % config.checkpoint_every == 0
     if step % config.log_every == 0 or checkpoint_now or step == config.steps:
-        state.flush(path)
+        state.flush()
         bar.set_postfix(loss_D=f"{state.history['loss_D'][-1]:.3f}", loss_G=f"{state.history['loss_G'][-1]:.3f}")
     if checkpoint_now:
-        save_checkpoint(state.state_dict(), path)
+        state.save(path)
     if callback is not None:
         callback(step, state.G, state.D)
     bar.update(1)
+    if state.stop_requested and path is not None:  # Ctrl-C during this step: keep it, then stop
+        _save_unless_saved(state, path)
+        raise KeyboardInterrupt

@@ -131,3 +131,163 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_finishes_the_run_exactly(tm
     assert json.loads((out / "history.json").read_text()) == whole  # as if never interrupted
     assert main([*argv, "--out", str(tmp_path / "end"), "--checkpoint-every", "-1"]) == 2
     assert "checkpoint_every must be 0 (off) or a positive integer" in capsys.readouterr().err
+
+
+def ring_argv(out, *extra):
+    return ["train", "--preset", "ring", "--out", str(out), "--steps", "6", "--no-progress", *extra]
+
+
+def one_error_line(capsys, code, expected):
+    """The command ended with exit code 2 and one line `error: ...` holding ``expected``."""
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and expected in err, err
+    return err
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_a_folder_holding_another_run_is_refused_unless_resume_or_force(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(ring_argv(out)) == 0
+    before = snapshot(out)
+    one_error_line(capsys, main(ring_argv(out)), f"{out} holds another run (config.json, checkpoint.pt, history.json")
+    code = main(["train", "--preset", "grid", "--out", str(out), "--steps", "9", "--resume", "--no-progress"])
+    one_error_line(capsys, code, "cannot resume the run in")
+    assert snapshot(out) == before  # nothing of the refused runs was written, config.json included
+    one_error_line(capsys, main(ring_argv(out, "--resume", "--force")), "choose one")
+    # --force deletes the old run, says so, and leaves none of its files (the gaussian run writes no metrics.json)
+    assert main(["train", "--preset", "gaussian", "--out", str(out), "--steps", "3", "--no-progress", "--force"]) == 0
+    assert "--force: deleted the previous run's config.json, checkpoint.pt, history.json, metrics.json, samples.png" in (
+        capsys.readouterr().out)  # fmt: skip
+    assert not (out / "metrics.json").exists()
+    assert json.loads((out / "config.json").read_text())["dataset"] == "gaussian"
+
+
+def test_resume_refuses_another_dataset_or_data_size_and_names_what_changed(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(ring_argv(out)) == 0
+    code = main(["train", "--preset", "grid", "--out", str(out), "--steps", "9", "--resume", "--no-progress"])
+    one_error_line(capsys, code, "other settings: dataset 'ring' -> 'grid'; its data and models are fixed")
+    images = tmp_path / "images.toml"
+    images.write_text('preset = "dcgan"\nngf = 4\nndf = 4\nz_dim = 8\nlimit = 256\nsteps = 2\n[train]\nbatch_size = 32\n')
+    assert main(["train", "--config", str(images), "--out", str(tmp_path / "dcgan"), "--no-progress"]) == 0
+    images.write_text(images.read_text().replace("limit = 256", "limit = 128"))  # once an IndexError
+    code = main(["train", "--config", str(images), "--out", str(tmp_path / "dcgan"), "--steps", "4", "--resume"])
+    one_error_line(capsys, code, "limit 256 -> 128")
+
+
+def test_resume_applies_a_lower_learning_rate_and_records_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(ring_argv(out)) == 0
+    slower = tmp_path / "slower.toml"
+    slower.write_text('preset = "ring"\n[train]\nlr_d = 1e-5\nlr_g = 1e-5\n')
+    assert main(["train", "--config", str(slower), "--out", str(out), "--steps", "9", "--resume", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "resume: lr_d 0.001 -> 1e-05" in printed and "resume: lr_g 0.001 -> 1e-05" in printed
+    assert json.loads((out / "config.json").read_text())["resolved_train"]["lr_d"] == 1e-05
+    from gancourse.checkpoint import load_checkpoint
+
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert state["step"] == 9 and state["opt_D"]["param_groups"][0]["lr"] == 1e-05
+
+
+def test_config_json_is_written_only_after_everything_is_checked(tmp_path, capsys):
+    out = tmp_path / "run"
+    one_error_line(capsys, main(ring_argv(out, "--device", "cuda:7")), "device 'cuda:7' was requested but is not available")
+    one_error_line(capsys, main(ring_argv(out, "--resume")), "no checkpoint at")
+    assert not (out / "config.json").exists()
+
+
+def test_a_second_process_cannot_write_into_a_locked_folder(tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".lock", "a") as held:  # as another process training there holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        one_error_line(capsys, main(ring_argv(out)), f"another process is writing into {out}")
+    assert not (out / "config.json").exists()
+    assert main(ring_argv(out)) == 0  # released
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('steps = "ten"', "steps must be a positive integer, got 'ten'"),
+        ("steps = true", "steps must be a positive integer, got True"),
+        ('hidden = "wide"', "hidden must be a positive integer, got 'wide'"),
+        ("z_dim = 2.5", "z_dim must be a positive integer, got 2.5"),
+        ("train = 5", "train must be a table of training settings ([train] in TOML), got 5"),
+        ('[train]\nlr_d = "fast"', "lr_d must be a positive number, got 'fast'"),
+        ("[train]\nbetas = [0.5]", "betas must be two numbers in [0, 1), e.g. [0.5, 0.999], got [0.5]"),
+        ('[train]\nprogress = "no"', "progress must be true, false or None"),
+        ('preset = ["ring"]', "preset must be one of gaussian, ring"),
+    ],
+)
+def test_wrong_types_in_a_toml_file_get_one_line_naming_key_value_and_what_is_allowed(tmp_path, capsys, toml, message):
+    config = tmp_path / "run.toml"
+    config.write_text(toml + "\n" if toml.startswith("preset") else f'preset = "ring"\n{toml}\n')
+    one_error_line(capsys, main(["train", "--config", str(config), "--out", str(tmp_path / "x")]), message)
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+def test_unwritable_out_and_damaged_checkpoints_get_one_line_and_debug_shows_the_traceback(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    one_error_line(capsys, main(ring_argv(a_file)), f"--out {a_file} is a file; a run needs a folder")
+    read_only = "/sys/gancourse-test-run"  # a read-only file system, even for root
+    one_error_line(capsys, main(ring_argv(read_only)), f"cannot write {read_only}:")
+    out = tmp_path / "run"
+    assert main(ring_argv(out)) == 0
+    (out / "checkpoint.pt").write_bytes(b"PK\x03\x04\x00\x00")  # six bytes
+    one_error_line(capsys, main(ring_argv(out, "--resume", "--steps", "9")), "is truncated or corrupt")
+    with pytest.raises(Exception, match="is truncated or corrupt"):
+        main(ring_argv(out, "--resume", "--steps", "9", "--debug"))
+    one_error_line(capsys, main(["train", "--preset", "ring", "--out", str(out), "--steps", "ten"]), "invalid int value")
+
+
+def test_ctrl_c_saves_the_step_it_reached_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+
+    from gancourse import train
+
+    argv = ["train", "--preset", "ring", "--steps", "40", "--no-progress", "--seed", "3"]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    whole = json.loads((tmp_path / "whole" / "history.json").read_text())
+    real_update_G, calls = train.update_G, []
+
+    def ctrl_c_in_step_27(state, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 27:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the step
+        return real_update_G(state, *args, **kwargs)
+
+    monkeypatch.setattr(train, "update_G", ctrl_c_in_step_27)
+    out = tmp_path / "cut"
+    assert main([*argv, "--out", str(out)]) == 130  # checkpoints every 2 steps: 26 was the last
+    err = capsys.readouterr().err
+    assert err == f"interrupted. The last checkpoint, at step 27, is {out / 'checkpoint.pt'}: add --resume to the same command to continue from it.\n"
+    monkeypatch.setattr(train, "update_G", real_update_G)
+    assert main([*argv, "--out", str(out), "--resume"]) == 0
+    assert json.loads((out / "history.json").read_text()) == whole
+
+
+def test_train_never_downloads_unless_asked(tmp_path, capsys, monkeypatch):
+    from gancourse import data
+
+    monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path / "no-data"))
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "not-installed")
+
+    def no_network(*args):
+        raise AssertionError("downloaded without being asked")
+
+    monkeypatch.setattr(data, "_torchvision_download", no_network)
+    out = tmp_path / "dcgan"
+    one_error_line(capsys, main(["train", "--preset", "dcgan", "--out", str(out)]), "FashionMNIST was not found in")
+    assert not (out / "config.json").exists()
+    with pytest.raises(FileNotFoundError, match="pass download=True"):
+        runs.build(runs.load_config("dcgan"))

@@ -122,3 +122,59 @@ def test_an_empirical_distribution_draws_its_own_points():
     assert all((row == points).all(dim=1).any() for row in x)  # every draw is one of the points
     assert len({tuple(row.tolist()) for row in x}) == 5  # and all of them are drawn
     assert torch.equal(x, data.Empirical(points).sample(200, seed=0))
+
+
+def test_gancourse_data_says_found_only_when_both_splits_are_complete(tmp_path, capsys, monkeypatch):
+    from gancourse.__main__ import main
+
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "not-installed")
+    monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path))
+    write_idx(tmp_path, False, torch.zeros(10_000, 28, 28, dtype=torch.uint8), torch.zeros(10_000, dtype=torch.uint8))
+    write_idx(tmp_path, True, torch.zeros(3, 28, 28, dtype=torch.uint8), torch.zeros(3, dtype=torch.uint8))
+    assert main(["data"]) == 2  # a train split of 3 images, its header consistent
+    err = capsys.readouterr().err
+    assert err == (f"error: Fashion-MNIST's train split in {tmp_path} holds 3 images, not 60,000: "
+                   "the files are incomplete; delete them and fetch them again.\n")  # fmt: skip
+    x_bytes = write_idx(tmp_path, True, torch.zeros(3, 28, 28, dtype=torch.uint8), torch.zeros(3, dtype=torch.uint8), gz=False)
+    (tmp_path / "train-images-idx3-ubyte.gz").unlink()
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(x_bytes[:-100])  # cut short
+    assert main(["data"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "is truncated or corrupt" in err and err.count("\n") == 1
+
+
+def test_a_download_that_gets_no_answer_stops_with_one_clear_line(tmp_path, monkeypatch):
+    """A server (or proxy) that accepts the connection and never answers: no hang."""
+    import signal
+    import socket
+    import threading
+    import time
+
+    import torchvision
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", [f"http://127.0.0.1:{server.getsockname()[1]}/"])
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "not-installed")
+    monkeypatch.setenv(data.TIMEOUT_ENV_VAR, "1")
+    def hung(signum, frame):
+        raise RuntimeError("still waiting after 20 s")
+
+    previous = signal.signal(signal.SIGALRM, hung)  # a bound on this test, should the timeout not work
+    signal.alarm(20)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(FileNotFoundError) as failed:
+            data.fashion_mnist(root=tmp_path, download=True)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        server.close()
+    message = str(failed.value)
+    assert time.perf_counter() - start < 10 and accepted  # it connected, waited 1 s, gave up
+    assert "could not be downloaded" in message and "no answer from the server within 1 s" in message
+    assert "\n" not in message and socket.getdefaulttimeout() is None
+    monkeypatch.setenv(data.TIMEOUT_ENV_VAR, "soon")
+    with pytest.raises(ValueError, match="GANCOURSE_DOWNLOAD_TIMEOUT='soon' is not a number of seconds"):
+        data.fashion_mnist(root=tmp_path, download=True)

@@ -240,3 +240,11 @@ def test_sinkhorn_w1_agrees_with_the_exact_distance_on_the_line():
     assert metrics.sinkhorn_w1(x, x + 3.0) == pytest.approx(3.0, abs=0.01)  # a shift moves every point by 3
     with pytest.raises(ValueError, match="shape"):
         metrics.sinkhorn_w1(torch.zeros(3), y)
+
+
+def test_mode_coverage_refuses_centres_that_are_not_finite():
+    ring = data.ring()
+    centers = ring.centers.clone()
+    centers[3, 0] = float("nan")  # once 0/8 modes for perfect samples
+    with pytest.raises(ValueError, match="centers must be finite; 1 of them hold NaN or inf"):
+        metrics.mode_coverage(ring.sample(2_500, seed=0), centers, ring.std)

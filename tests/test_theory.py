@@ -103,3 +103,36 @@ def test_kl_between_gaussians_in_closed_form_matches_the_grid():
     assert theory.kl_gaussians(0, 1, 0, 2) == pytest.approx(math.log(2) + 1 / 8 - 0.5)
     with pytest.raises(ValueError, match="must be positive"):
         theory.kl_gaussians(0, 0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("p", "q", "message"),
+    [
+        ([0.5, float("nan")], [0.5, 0.5], "p_data must be a density, >= 0 and not NaN everywhere; it has NaN values"),
+        ([0.5, 0.5], [1.5, -0.5], "p_g must be a density, >= 0 and not NaN everywhere; it has a negative value, -0.5"),
+        ([[0.2], [0.3], [0.5]], [0.2, 0.3, 0.5], r"must have the same shape .*got \(3, 1\) and \(3,\)"),
+    ],
+)
+def test_what_is_not_a_pair_of_densities_is_refused(p, q, message):
+    with pytest.raises(ValueError, match=message):
+        theory.optimal_discriminator(p, q)  # once 0.5 for NaN or negative densities, 3 x 3 for the shapes
+    with pytest.raises(ValueError, match=message.replace("p_data", "p").replace("p_g", "q")):
+        theory.js_divergence(p, q)
+    with pytest.raises(ValueError, match=message):
+        theory.value_function(p, q)
+
+
+def test_divergences_refuse_unnormalised_input():
+    # once JSD([3, 0] || [0, 3]) = 2.079 > log 2, and a negative KL
+    with pytest.raises(ValueError, match=r"p must integrate to 1, but sum\(p\) \* dx = 3; normalise it"):
+        theory.js_divergence([3.0, 0.0], [0.0, 3.0])
+    with pytest.raises(ValueError, match=r"q must integrate to 1, but sum\(q\) \* dx = 2"):
+        theory.kl_divergence([0.5, 0.5], [1.0, 1.0])
+    p = theory.gaussian_pdf(x, 0.0, 1.0)
+    with pytest.raises(ValueError, match="p must integrate to 1"):
+        theory.kl_divergence(p, p)  # the grid's dx forgotten
+    assert theory.kl_divergence(p, p, dx).item() == 0.0
+    cut = theory.gaussian_pdf(x, 15.0, 1.0)  # a density the grid cuts off: 84 % of its mass on it
+    with pytest.raises(ValueError, match="q must integrate to 1"):
+        theory.js_divergence(p, cut, dx)
+    assert theory.MASS_TOLERANCE == 0.01

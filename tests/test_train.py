@@ -1,13 +1,15 @@
 """The training loop: it learns, it resumes exactly, and it stops cleanly when it must."""
 
 import copy
+import os
+import signal
 from dataclasses import replace
 
 import pytest
 import torch
 
 from gancourse import data, losses, models, runs, train
-from gancourse.checkpoint import CheckpointError
+from gancourse.checkpoint import CheckpointError, load_checkpoint
 
 
 def mlp_pair(seed: int, z_dim: int = 4, hidden: int = 64, pack: int = 1):
@@ -143,7 +145,7 @@ def test_checkpoint_from_another_model_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="different layers"):
         train.train(G_big, D_big, data.ring(), train.TrainConfig(steps=4, batch_size=8, progress=False),
                     checkpoint_dir=tmp_path, resume=True)  # fmt: skip
-    with pytest.raises(CheckpointError, match="'nonsaturating' run"):
+    with pytest.raises(CheckpointError, match="loss 'nonsaturating' -> 'wgan'"):
         train.train(G, D, data.ring(), train.TrainConfig("wgan", steps=4, batch_size=8, progress=False),
                     checkpoint_dir=tmp_path, resume=True)  # fmt: skip
 
@@ -167,9 +169,9 @@ def test_nan_losses_stop_training_and_keep_the_last_good_checkpoint(tmp_path):
     G = models.MLPGenerator(z_dim=2, x_dim=2, hidden=8, depth=1)
     D = ExplodingDiscriminator(after_calls=2 * 13)  # 2 D calls + 1 G call per step: NaN from step 9
     config = train.TrainConfig(steps=50, batch_size=8, checkpoint_every=5, log_every=5, progress=False)
-    with pytest.raises(train.TrainingDiverged, match=r"NaN/inf at step 9 .*last good checkpoint"):
+    with pytest.raises(train.TrainingDiverged, match=r"NaN/inf at step 9 .*last good checkpoint is .* \(step 5\)"):
         train.train(G, D, data.ring(), config, checkpoint_dir=tmp_path)
-    state = torch.load(tmp_path / train.CHECKPOINT_NAME, weights_only=True)
+    state = load_checkpoint(tmp_path / train.CHECKPOINT_NAME)
     assert state["step"] == 5
     assert all(torch.isfinite(v).all() for v in state["G"].values())
 
@@ -181,7 +183,13 @@ def test_nan_losses_stop_training_and_keep_the_last_good_checkpoint(tmp_path):
         ({"steps": -5}, "steps must be a positive integer"),
         ({"k": 0}, r"n_critic \(k\) must be a positive integer"),
         ({"batch_size": 0}, "batch_size must be a positive integer"),
-        ({"lr_d": 0.0}, "lr_d must be positive"),
+        ({"lr_d": 0.0}, "lr_d must be a positive number"),
+        ({"steps": True}, "steps must be a positive integer, got True"),  # a bool is not a number of steps
+        ({"lr_d": "fast"}, "lr_d must be a positive number, got 'fast'"),
+        ({"betas": [0.5]}, r"betas must be two numbers in \[0, 1\), e.g. \[0.5, 0.999\], got \[0.5\]"),
+        ({"progress": "no"}, "progress must be true, false or None .*, got 'no'"),
+        ({"seed": 1.5}, "seed must be an integer, got 1.5"),
+        ({"loss": ["wgan"]}, "loss must be one of minimax"),
         ({"optimizer": "adagrad"}, "unknown optimizer"),
     ],
 )
@@ -309,7 +317,7 @@ def test_lr_milestones_drop_both_rates_tenfold_and_resume_exactly(tmp_path):
 
     G, D = models_at_seed_0()
     train.train(G, D, ring, config, checkpoint_dir=tmp_path / "full")
-    state = torch.load(tmp_path / "full" / train.CHECKPOINT_NAME, weights_only=True)
+    state = load_checkpoint(tmp_path / "full" / train.CHECKPOINT_NAME)
     assert state["opt_D"]["param_groups"][0]["lr"] == pytest.approx(1e-5)
     assert state["opt_G"]["param_groups"][0]["lr"] == pytest.approx(2e-5)
 
@@ -444,7 +452,7 @@ def test_training_state_round_trips_through_its_state_dict():
     b.load_state_dict(saved)
     assert b.step == 3 and same(params(b.G), params(a.G)) and same(params(b.D), params(a.D))
     assert torch.equal(a.noise(), b.noise())  # the random streams continue alike
-    with pytest.raises(CheckpointError, match="written by a 'nonsaturating' run"):
+    with pytest.raises(CheckpointError, match="loss 'nonsaturating' -> 'wgan-gp'"):
         state_for(replace(config, loss="wgan-gp")).load_state_dict(saved)
 
 
@@ -464,3 +472,60 @@ def test_train_discriminator_builds_and_fits_in_one_or_two_phases():
     assert all(torch.equal(a, b) for a, b in zip(D.state_dict().values(), by_hand.state_dict().values(), strict=True))
     _, one_phase = train.train_discriminator(p_data, p_g, 40, seed=3, batch_size=64, lr=3e-3)
     assert one_phase[:30] == expected[:30] and one_phase[30:] != expected[30:]
+
+
+def test_ctrl_c_finishes_the_step_saves_it_and_resume_is_exact(tmp_path):
+    """Ctrl-C (a real SIGINT) during step 23: the step ends, is checkpointed, then training stops."""
+    config = train.TrainConfig(steps=40, batch_size=32, seed=1, checkpoint_every=10, progress=False)
+    G, D = mlp_pair(seed=4)
+    whole = train.train(G, D, data.ring(), config, checkpoint_dir=tmp_path / "whole")
+
+    def ctrl_c_at_23(step, G, D):
+        if step == 23:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    G1, D1 = mlp_pair(seed=4)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(G1, D1, data.ring(), config, checkpoint_dir=tmp_path / "cut", callback=ctrl_c_at_23, callback_every=1)
+    assert load_checkpoint(tmp_path / "cut" / train.CHECKPOINT_NAME)["step"] == 23  # not the periodic 20
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    G2, D2 = mlp_pair(seed=99)
+    resumed = train.train(G2, D2, data.ring(), config, checkpoint_dir=tmp_path / "cut", resume=True)
+    assert resumed.history == whole.history
+    for a, b in zip(G.state_dict().values(), G2.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_divergence_names_only_a_checkpoint_this_run_wrote(tmp_path):
+    G, D = mlp_pair(seed=0)
+    train.train(G, D, data.ring(), train.TrainConfig(steps=2, batch_size=8, progress=False), checkpoint_dir=tmp_path)
+    torch.manual_seed(0)  # a new run into the same folder diverges before its first checkpoint
+    G = models.MLPGenerator(z_dim=2, x_dim=2, hidden=8, depth=1)
+    config = train.TrainConfig(steps=50, batch_size=8, checkpoint_every=20, log_every=5, progress=False)
+    with pytest.raises(train.TrainingDiverged, match="training stopped and no checkpoint was written"):
+        train.train(G, ExplodingDiscriminator(after_calls=2 * 3), data.ring(), config, checkpoint_dir=tmp_path)
+
+
+def test_resume_applies_new_learning_rates_and_betas_and_says_so(tmp_path, capsys):
+    G, D = mlp_pair(seed=0)
+    config = train.TrainConfig(steps=10, batch_size=16, lr_d=1e-3, lr_g=1e-3, progress=False)
+    train.train(G, D, data.ring(), config, checkpoint_dir=tmp_path)
+    slower = replace(config, steps=20, lr_d=1e-5, betas=(0.6, 0.99))  # the advice after a divergence
+    train.train(G, D, data.ring(), slower, checkpoint_dir=tmp_path, resume=True)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["resume: lr_d 0.001 -> 1e-05 (applied to the restored optimiser)",
+                   "resume: betas (0.5, 0.999) -> (0.6, 0.99) (applied to both restored optimisers)"]  # fmt: skip
+    state = load_checkpoint(tmp_path / train.CHECKPOINT_NAME)
+    assert state["opt_D"]["param_groups"][0]["lr"] == 1e-5 and state["opt_G"]["param_groups"][0]["lr"] == 1e-3
+    assert tuple(state["opt_G"]["param_groups"][0]["betas"]) == (0.6, 0.99) and state["config"]["lr_d"] == 1e-5
+
+
+def test_resume_refuses_settings_that_cannot_change_and_a_smaller_dataset(tmp_path):
+    images = torch.rand(96, 2)
+    G, D = mlp_pair(seed=0)
+    config = train.TrainConfig(steps=4, batch_size=32, progress=False)
+    train.train(G, D, images, config, checkpoint_dir=tmp_path)
+    with pytest.raises(CheckpointError, match=r"batch_size 32 -> 16, seed 0 -> 1; only steps, lr_d"):
+        train.train(G, D, images, replace(config, steps=8, batch_size=16, seed=1), checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="training set of 96 samples, this one holds 64"):
+        train.train(G, D, images[:64], replace(config, steps=8), checkpoint_dir=tmp_path, resume=True)
