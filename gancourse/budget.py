@@ -33,6 +33,8 @@ def current() -> str:
 
     Raises:
         ValueError: if the variable holds anything but ``smoke``, ``book`` or ``full``.
+
+    Introduced in chapter 1.
     """
     value = os.environ.get(ENV_VAR, "").strip().lower() or DEFAULT
     if value not in BUDGETS:
@@ -44,7 +46,10 @@ def current() -> str:
 
 
 def choose(*, smoke: T, book: T, full: T, budget: str | None = None) -> T:
-    """Pick the value that belongs to the current budget (or to ``budget`` if given)."""
+    """Pick the value that belongs to the current budget (or to ``budget`` if given).
+
+    Introduced in chapter 1.
+    """
     name = budget if budget is not None else current()
     if name not in BUDGETS:
         raise ValueError(f"unknown budget {name!r}; use one of {', '.join(BUDGETS)}.")
@@ -56,6 +61,8 @@ def seed(base: int = 0) -> int:
 
     Raises:
         ValueError: if the variable is not a non-negative integer.
+
+    Introduced in chapter 2.
     """
     value = os.environ.get(SEED_ENV_VAR, "").strip() or "0"
     if not value.isdigit():

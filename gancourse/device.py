@@ -25,6 +25,8 @@ def default_device(preferred: str | torch.device | None = None) -> torch.device:
     Raises:
         ValueError: if the requested device is not a device name PyTorch knows, or is
             not available on this machine.
+
+    Introduced in chapter 5.
     """
     preferred = preferred if preferred is not None else os.environ.get(ENV_VAR) or None
     if preferred is not None:

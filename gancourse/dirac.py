@@ -31,7 +31,10 @@ def _as_tensor(x) -> Tensor:
 
 
 def value(theta, psi) -> Tensor:
-    """:math:`V(\\theta, \\psi) = \\log\\sigma(0) + \\log(1 - \\sigma(\\psi\\theta))`."""
+    """:math:`V(\\theta, \\psi) = \\log\\sigma(0) + \\log(1 - \\sigma(\\psi\\theta))`.
+
+    Introduced in chapter 8.
+    """
     theta, psi = _as_tensor(theta), _as_tensor(psi)
     return -torch.log(torch.tensor(2.0, dtype=torch.float64)) + torch.nn.functional.logsigmoid(-psi * theta)
 
@@ -45,6 +48,8 @@ def vector_field(theta, psi, gamma: float = 0.0) -> tuple[Tensor, Tensor]:
 
     Returns:
         ``(v_theta, v_psi)``, float64 tensors of the broadcast shape.
+
+    Introduced in chapter 8.
     """
     theta, psi = _as_tensor(theta), _as_tensor(psi)
     s = torch.sigmoid(psi * theta)
@@ -56,6 +61,8 @@ def jacobian_at_equilibrium(gamma: float = 0.0) -> Tensor:
 
     Its eigenvalues are :math:`\\pm i/2` without R1 (a pure rotation) and have real part
     :math:`-\\gamma/2 < 0` with it.
+
+    Introduced in chapter 8.
     """
     return torch.tensor([[0.0, 0.5], [-0.5, -gamma]], dtype=torch.float64)
 
@@ -67,7 +74,10 @@ def simultaneous_step(theta, psi, lr: float, gamma: float = 0.0) -> tuple[Tensor
 
 
 def alternating_step(theta, psi, lr: float, gamma: float = 0.0) -> tuple[Tensor, Tensor]:
-    """D steps first, then G steps against the *updated* D (the order of Algorithm 1)."""
+    """D steps first, then G steps against the *updated* D (the order of Algorithm 1).
+
+    Introduced in chapter 8.
+    """
     theta = _as_tensor(theta)
     _, v_psi = vector_field(theta, psi, gamma)
     psi = _as_tensor(psi) + lr * v_psi
@@ -90,6 +100,8 @@ def trajectory(
 
     Returns:
         Shape (steps + 1, 2): :math:`(\\theta_n, \\psi_n)` for n = 0..steps.
+
+    Introduced in chapter 8.
     """
     step = {"simultaneous": simultaneous_step, "alternating": alternating_step}.get(method)
     if step is None:
@@ -105,5 +117,8 @@ def trajectory(
 
 
 def distance_to_equilibrium(points: Tensor) -> Tensor:
-    """:math:`\\sqrt{\\theta^2 + \\psi^2}` for each row of a trajectory (N, 2)."""
+    """:math:`\\sqrt{\\theta^2 + \\psi^2}` for each row of a trajectory (N, 2).
+
+    Introduced in chapter 8.
+    """
     return torch.linalg.vector_norm(points, dim=-1)

@@ -28,6 +28,8 @@ def d_loss(logits_real: Tensor, logits_fake: Tensor) -> Tensor:
 
     It is the BCE of the real half (label 1) plus the BCE of the fake half (label 0), each
     averaged over its own half; with equal halves, twice the mean BCE of the whole batch.
+
+    Introduced in chapter 1.
     """
     return F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
 
@@ -39,6 +41,8 @@ def g_loss_saturating(logits_fake: Tensor) -> Tensor:
 
     Its gradient with respect to the logit is :math:`-D(G(z))`: it *saturates* (vanishes)
     exactly when D confidently rejects the fakes, i.e. early in training.
+
+    Introduced in chapter 1.
     """
     return -F.softplus(logits_fake).mean()
 
@@ -50,6 +54,8 @@ def g_loss_nonsaturating(logits_fake: Tensor) -> Tensor:
 
     Same fixed point as the minimax loss; its logit gradient is :math:`-(1 - D(G(z)))`,
     large when D rejects the fakes.
+
+    Introduced in chapter 1.
     """
     return F.softplus(-logits_fake).mean()
 
@@ -60,12 +66,17 @@ def critic_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
     .. math:: \\mathcal L_f = \\frac1m\\sum_j f(G(z_j)) - \\frac1m\\sum_i f(x_i)
 
     ``-critic_loss`` estimates the Earth-Mover distance when ``f`` is 1-Lipschitz.
+
+    Introduced in chapter 7.
     """
     return f_fake.mean() - f_real.mean()
 
 
 def g_loss_wasserstein(f_fake: Tensor) -> Tensor:
-    """The WGAN generator's loss: :math:`\\mathcal L_G = -\\frac1m\\sum_j f(G(z_j))`."""
+    """The WGAN generator's loss: :math:`\\mathcal L_G = -\\frac1m\\sum_j f(G(z_j))`.
+
+    Introduced in chapter 7.
+    """
     return -f_fake.mean()
 
 
@@ -100,6 +111,8 @@ def gradient_penalty(
         real, fake: batches of the same shape; ``fake`` should be detached from G.
         lam: the penalty weight λ (10 in the paper).
         eps: interpolation weights, shape (N,); drawn from U[0, 1] with ``generator`` if None.
+
+    Introduced in chapter 7.
     """
     if real.shape != fake.shape:
         raise ValueError(f"real and fake batches differ in shape: {tuple(real.shape)} vs {tuple(fake.shape)}")
@@ -117,6 +130,8 @@ def r1_penalty(discriminator, real: Tensor, gamma: float = 10.0) -> Tensor:
     .. math:: R_1 = \\frac{\\gamma}{2}\\,\\mathbb E_{x \\sim p_{data}}\\|\\nabla_x \\ell(x)\\|_2^2
 
     with :math:`\\ell` the discriminator's logit.
+
+    Introduced in chapter 8.
     """
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)

@@ -55,6 +55,8 @@ class MLPGenerator(nn.Module):
 
     ``batch_norm=True`` puts batch normalisation before every ReLU (and drops the biases it
     makes redundant), as in PacGAN's generator (Lin et al., 2018).
+
+    Introduced in chapter 0.
     """
 
     @remembers_arguments
@@ -121,6 +123,8 @@ class MLPDiscriminator(nn.Module):
     - ``minibatch_std=True`` appends the batch's :class:`MinibatchStd` to every input. The
       score of a sample then depends on its batch: score real and fake batches separately
       (the training loop does).
+
+    Introduced in chapter 0.
     """
 
     @remembers_arguments
@@ -159,6 +163,8 @@ class DCGANGenerator(nn.Module):
     """DCGAN generator for 28x28x1 images: transposed convolutions, batch norm, ReLU, tanh output.
 
     z (N, z_dim) -> (N, 1, 28, 28) in [-1, 1].
+
+    Introduced in chapter 5.
     """
 
     @remembers_arguments
@@ -185,6 +191,8 @@ class DCGANDiscriminator(nn.Module):
     """DCGAN discriminator for 28x28 images: strided convolutions (no pooling), LeakyReLU(0.2).
 
     (N, 1, 28, 28) -> logits (N,). ``batch_norm=False`` gives the WGAN-GP critic.
+
+    Introduced in chapter 5.
     """
 
     @remembers_arguments
@@ -214,7 +222,10 @@ class WGANCritic(DCGANDiscriminator):
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """Radford et al. (2016): conv weights ~ N(0, 0.02); batch-norm scales ~ N(1, 0.02), shifts 0."""
+    """Radford et al. (2016): conv weights ~ N(0, 0.02); batch-norm scales ~ N(1, 0.02), shifts 0.
+
+    Introduced in chapter 6.
+    """
     if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
         nn.init.normal_(module.weight, 0.0, 0.02)
     elif isinstance(module, nn.BatchNorm2d):
@@ -245,7 +256,10 @@ def rebuild(description: dict) -> nn.Module:
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
+    """Number of trainable parameters.
+
+    Introduced in chapter 2.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

@@ -72,6 +72,8 @@ def map(fn: Callable[..., Any], jobs: Iterable[dict], workers: int | None = None
 
     Returns:
         The results, in the order of ``jobs``. An exception in a job is raised here.
+
+    Introduced in chapter 7.
     """
     jobs = list(jobs)
     workers = default_workers(len(jobs)) if workers is None else max(1, min(int(workers), len(jobs) or 1))

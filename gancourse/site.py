@@ -32,6 +32,8 @@ def glue(name: str, value, display: bool = False) -> None:
     built, ``{glue:text}`name``` (with a format such as ``name:.1f`` for a number) and
     ``{glue:md} name`` put them into the text. Works without myst-nb installed (on Colab):
     there the output is simply hidden, or shown with ``display=True``.
+
+    Introduced in chapter 1.
     """
     from IPython.core.formatters import format_display_data
     from IPython.display import display as ipython_display

@@ -53,6 +53,8 @@ def output_size(
 
     Raises:
         ValueError: on out-of-range arguments or an output shorter than one pixel.
+
+    Introduced in chapter 6.
     """
     for name, value, least in (
         ("n", n, 1),
@@ -116,6 +118,8 @@ def conv_transpose2d_scatter(
     Returns:
         The output, shape (H_out, W_out) with sizes from :func:`output_size`; with
         ``return_steps=True``, ``(output, steps)``.
+
+    Introduced in chapter 6.
     """
     x, kernel = _as_2d(x, "x"), _as_2d(kernel, "kernel")
     dtype = torch.promote_types(x.dtype, kernel.dtype)
@@ -151,6 +155,8 @@ def crop(canvas: Tensor, padding: int = 0, output_padding: int = 0) -> Tensor:
 
     Returns:
         shape (H_full - 2p + p_out, W_full - 2p + p_out).
+
+    Introduced in chapter 6.
     """
     canvas = _as_2d(canvas, "canvas")
     p, op = padding, output_padding
@@ -178,6 +184,8 @@ def conv_matrix(kernel, input_shape: tuple[int, int], stride: int = 1, padding: 
 
     Returns:
         ``C``, shape (H_out * W_out, H * W) with :math:`H_{out} = \\lfloor (H + 2p - k_h)/s \\rfloor + 1`.
+
+    Introduced in chapter 6.
     """
     kernel = _as_2d(kernel, "kernel")
     H, W = (int(n) for n in input_shape)
@@ -253,6 +261,8 @@ def overlap_map(kernel_size: int, stride: int, input_size) -> Tensor:
 
     Returns:
         int64 tensor of shape ((H-1)s + k, (W-1)s + k).
+
+    Introduced in chapter 6.
     """
     H, W = (input_size, input_size) if isinstance(input_size, int) else input_size
     ones = torch.ones(H, W, dtype=torch.int64)

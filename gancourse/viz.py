@@ -38,6 +38,8 @@ def use_course_style(threads: int | None = 1) -> None:
 
     ``threads=1`` suits the course's small networks on a CPU (more threads only add
     overhead; on a GPU the setting does not matter); ``None`` leaves PyTorch's choice.
+
+    Introduced in chapter 0.
     """
     from . import device
 
@@ -71,6 +73,8 @@ def show_grid(images, nrow: int = 8, ax: Axes | None = None, title: str | None =
     Returns:
         The Axes, holding one image: greyscale (rows, cols) for one channel, RGB
         (rows, cols, 3) for three, with 2-pixel white borders between images.
+
+    Introduced in chapter 5.
     """
     from torchvision.utils import make_grid
 
@@ -110,6 +114,8 @@ def plot_samples_2d(
 
     Returns:
         The Axes (equal aspect, with a legend).
+
+    Introduced in assignment 5.
     """
     ax = _axes(ax)
     for points, style in (
@@ -160,6 +166,8 @@ def decision_grid(
     Returns:
         ``(X1, X2, D)``, three arrays of shape (resolution, resolution) as from
         ``np.meshgrid``; ``D`` in [0, 1] when squashed.
+
+    Introduced in chapter 2.
     """
     x1 = np.linspace(xlim[0], xlim[1], resolution)
     x2 = np.linspace(ylim[0], ylim[1], resolution)
@@ -235,6 +243,8 @@ def plot_density_1d(x, densities: Mapping[str, object], ax: Axes | None = None) 
 
     Returns:
         The Axes, one line per entry, with a legend.
+
+    Introduced in chapter 3.
     """
     ax = _axes(ax, figsize=(6, 4))
     x = _numpy(x).reshape(-1)
@@ -250,7 +260,10 @@ def plot_density_1d(x, densities: Mapping[str, object], ax: Axes | None = None) 
 
 
 def moving_average(values, window: int) -> np.ndarray:
-    """Mean of each run of ``window`` consecutive values: length ``len(values) - window + 1``."""
+    """Mean of each run of ``window`` consecutive values: length ``len(values) - window + 1``.
+
+    Introduced in chapter 7.
+    """
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return values
@@ -281,6 +294,8 @@ def plot_history(
 
     Returns:
         The list of Axes, one per panel.
+
+    Introduced in chapter 2.
     """
     if keys is None:
         panels = [[k for k in group if k in history] for group in DEFAULT_PANELS]
@@ -400,6 +415,8 @@ def slider_figure(
 
     Returns:
         The ipywidgets control, or an ``IPython.display.HTML`` object on the website.
+
+    Introduced in chapter 1.
     """
     from IPython.display import HTML
 

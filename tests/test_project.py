@@ -1,5 +1,6 @@
 """The project's own conventions: one dependency list, stripped notebooks, one setup cell, lint."""
 
+import ast
 import json
 import re
 import subprocess
@@ -79,3 +80,36 @@ def test_every_notebook_starts_with_the_same_setup_cell_pointing_at_the_reposito
 def test_ruff_is_clean():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _code(path: Path) -> str:
+    cells = json.loads((ROOT / path).read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def test_each_public_function_a_notebook_uses_names_a_chapter_that_uses_it():
+    """d2l's "Defined in" habit: the docstring of every public function or class of the package
+    that a chapter or an assignment calls names one of them ("chapter 5", "assignment 6"), and
+    that notebook does call it."""
+    labels = {
+        **{f"chapter {int(p.stem[:2])}": p for p in sorted((ROOT / "chapters").glob("*.ipynb"))},
+        **{f"assignment {int(p.stem[1])}": p for p in sorted((ROOT / "assignments" / "solutions").glob("*.ipynb"))},
+    }
+    code = {label: _code(path) for label, path in labels.items()}
+    missing, wrong = [], []
+    for module in sorted((ROOT / "gancourse").glob("[!_]*.py")):
+        for node in ast.parse(module.read_text()).body:
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name.startswith("_"):
+                continue
+            used = rf"\b{module.stem}\.{node.name}\b|from gancourse\.{module.stem} import[^\n]*\b{node.name}\b"
+            users = {label for label, text in code.items() if re.search(used, text)}
+            if not users:
+                continue
+            named = set(re.findall(r"\b(?:chapter|assignment) \d+", ast.get_docstring(node) or "", re.I))
+            where = f"{module.stem}.{node.name}"
+            if not named:
+                missing.append(f"{where} (used in {', '.join(sorted(users))})")
+            elif not {n.lower() for n in named} & users:
+                wrong.append(f"{where} names {sorted(named)} but is used in {sorted(users)}")
+    assert not missing, "docstrings that name no chapter:\n" + "\n".join(missing)
+    assert not wrong, "\n".join(wrong)
