@@ -648,10 +648,8 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
         data: real samples, a tensor (N, ...) (images in [-1, 1]), or a sampler with
             ``.sample(n, generator=...)`` such as :func:`gancourse.data.ring`.
         config: a :class:`TrainConfig` (None: the defaults); ``device``: None, the best here.
-        checkpoint_dir: where ``checkpoint.pt`` goes (every ``config.checkpoint_every``
-            steps, at the end, and on Ctrl-C once the step in progress is done); ``resume``
-            continues from it up to ``config.steps``, with the learning rates and betas of
-            ``config`` (printed where they changed) and the checkpoint's other settings.
+        checkpoint_dir: where ``checkpoint.pt`` goes (every ``config.checkpoint_every`` steps,
+            at the end, after Ctrl-C); ``resume`` continues from it (see :func:`resume_from`).
         callback: ``callback(step, G, D)`` after the steps in ``callback_at`` and every
             ``callback_every`` steps (the models in train mode).
 
@@ -664,17 +662,8 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
         CheckpointError: ``resume`` from a damaged checkpoint, or one of other settings.
     """
     config = config or TrainConfig()
-    if resume and checkpoint_dir is None:
-        raise ValueError("resume=True needs the checkpoint_dir to resume from.")
-    path = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
     state = TrainingState.create(G, D, data, config, device)
-    if path is not None:
-        remove_temporary_files(path.parent, [CHECKPOINT_NAME])  # left by a write that was killed
-    if resume:
-        saved = load_checkpoint(path)
-        state.load_state_dict(saved, path)
-        for line in apply_changed_rates(state, saved["config"]):
-            print(line)
+    path = _checkpoint_path(state, checkpoint_dir, resume)  # and resume from it
     start, t0 = state.step, time.perf_counter()
     callback_steps = _callback_steps(config.steps, callback_every, callback_at)
     bar = _progress_bar(config, start)
@@ -703,8 +692,7 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
             _after_step(state, path, bar, call)  # log, checkpoint, callback
     finally:
         bar.close()
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
+        _restore_ctrl_c(previous_handler)
     state.flush()
     if path is not None and state.step > start:
         _save_unless_saved(state, path)
@@ -729,6 +717,35 @@ def _ctrl_c_ends_the_step(state: TrainingState):
         state.stop_requested = True
 
     return signal.signal(signal.SIGINT, handler)
+
+
+def _restore_ctrl_c(previous_handler) -> None:
+    if previous_handler is not None:
+        signal.signal(signal.SIGINT, previous_handler)
+
+
+def _checkpoint_path(state: TrainingState, checkpoint_dir, resume: bool) -> Path | None:
+    """``checkpoint_dir/checkpoint.pt`` (None without a folder), cleared of what killed writes
+    left there; with ``resume``, ``state`` continues from it."""
+    if checkpoint_dir is None:
+        if resume:
+            raise ValueError("resume=True needs the checkpoint_dir to resume from.")
+        return None
+    path = Path(checkpoint_dir) / CHECKPOINT_NAME
+    remove_temporary_files(path.parent, [CHECKPOINT_NAME])
+    if resume:
+        resume_from(state, path)
+    return path
+
+
+def resume_from(state: TrainingState, path: Path) -> None:
+    """Continue ``state`` from the checkpoint at ``path``: its step, weights, optimisers, random
+    state and history, checked by :func:`check_resumable`; the learning rates and betas of
+    ``state.config`` apply where they changed, one printed line each."""
+    saved = load_checkpoint(path)
+    state.load_state_dict(saved, path)
+    for line in apply_changed_rates(state, saved["config"]):
+        print(line)
 
 
 def _save_unless_saved(state: TrainingState, path: Path) -> None:
