@@ -7,12 +7,13 @@ Modules, one concept each:
 - :mod:`gancourse.data`       toy 2-D mixtures, 1-D Gaussians, Fashion-MNIST / MNIST
 - :mod:`gancourse.models`     MLP and DCGAN generators, discriminators and critics
 - :mod:`gancourse.train`      one training loop for every loss in the course
-- :mod:`gancourse.metrics`    mode coverage, an Earth-Mover distance (Sinkhorn) and a Fréchet classifier distance
+- :mod:`gancourse.metrics`    mode coverage, an Earth-Mover distance (Sinkhorn), Fréchet classifier and Inception distances
 - :mod:`gancourse.transposed` transposed convolution by hand
 - :mod:`gancourse.viz`        sample grids, density plots, training curves, animations
 - :mod:`gancourse.budget`     the ``GANCOURSE_BUDGET`` knob (smoke / book / full) and ``GANCOURSE_SEED``
 - :mod:`gancourse.device`     CPU / CUDA / MPS / ``torch.accelerator`` selection, CPU threads
 - :mod:`gancourse.parallel`   independent runs (seeds) side by side in worker processes
+- :mod:`gancourse.distributed` one run on several GPUs (or CPUs) under ``torchrun``: DistributedDataParallel
 - :mod:`gancourse.runs`       the course's experiments as presets; the mode-collapse remedies
 - :mod:`gancourse.site`       building the website: static figures, numbers glued into the text
 

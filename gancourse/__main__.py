@@ -8,6 +8,7 @@ Examples::
     python -m gancourse train --config my_run.toml --out runs/mine --resume
     python -m gancourse data            # is Fashion-MNIST available here?
     python -m gancourse sample --checkpoint runs/dcgan/checkpoint.pt --n 64 --out grid.png
+    torchrun --nproc_per_node=4 -m gancourse train --preset dcgan --budget full --out runs/dcgan
 
 Every error ends the command with one line ``error: ...`` on stderr and exit code 2
 (``--debug``: the traceback instead); Ctrl-C ends it with one line and exit code 130.
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--download", action="store_true", help="let torchvision download an image dataset if missing")
     run.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: 5%% of the steps; 0: only at the end)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--sync-batchnorm", action="store_true", help="under torchrun on GPUs: batch norm over the global batch")
 
     sub.add_parser("presets", parents=[common], help="list the course's experiments")
 
@@ -87,16 +89,26 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         if args.debug:
             raise
-        print(f"error: {_one_line(err)}", file=sys.stderr)
+        from .distributed import RankZeroFailed
+
+        if not isinstance(err, RankZeroFailed):  # rank 0 has said it
+            print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
 
 
 def _one_line(err: Exception) -> str:
     """What went wrong, on one line: the package's own messages as they are, others with their type."""
     from .checkpoint import CheckpointError
+    from .distributed import lost_contact
     from .train import TrainingDiverged
 
-    if isinstance(err, OSError) and err.strerror and err.filename:  # the system's own, e.g. a full disk
+    if lost_contact(err):
+        first = str(err).strip().splitlines()[0][:200]
+        text = (
+            f"rank {os.environ.get('RANK', '?')} lost the other processes of the run ({first}); one of them died "
+            "or hung. Rank 0's last checkpoint is in --out: run the same torchrun command with --resume to continue."
+        )
+    elif isinstance(err, OSError) and err.strerror and err.filename:  # the system's own, e.g. a full disk
         text = f"cannot write {err.filename}: {err.strerror}; check that the folder is writable and the disk has room."
     elif isinstance(err, ValueError | OSError | CheckpointError | TrainingDiverged):
         text = str(err)
@@ -142,6 +154,7 @@ def _data(args) -> int:
 
 
 def _train(args) -> int:
+    from .distributed import current, started
     from .runs import load_config, run
 
     if args.preset is None and args.config is None:
@@ -154,7 +167,11 @@ def _train(args) -> int:
         train_overrides["progress"] = False
     steps = {"steps": args.steps} if args.steps is not None else {}
     config = load_config(args.preset, args.config, train=train_overrides, **steps)
-    result = run(config, args.out, resume=args.resume, force=args.force, device=args.device, download=args.download)
+    with started(args.device) as device:  # under torchrun: this rank's device in the process group
+        result = run(config, args.out, resume=args.resume, force=args.force, device=device,
+                     download=args.download, sync_batchnorm=args.sync_batchnorm)  # fmt: skip
+        if not current().main:
+            return 0
     h = result.history
     print(
         f"trained {result.step} steps in {result.seconds:.1f} s; last loss_D {h['loss_D'][-1]:.4f}, "

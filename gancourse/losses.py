@@ -138,12 +138,13 @@ def r1_penalty(discriminator, real: Tensor, gamma: float = 10.0) -> Tensor:
     return 0.5 * gamma * grad.flatten(start_dim=1).pow(2).sum(dim=1).mean()
 
 
-def gp_term(critic, real: Tensor, fake: Tensor, weight: float, generator=None) -> Tensor:
-    """:func:`gradient_penalty` in the training loop's common penalty signature."""
-    return gradient_penalty(critic, real, fake, weight, generator=generator)
+def gp_term(critic, real: Tensor, fake: Tensor, weight: float, rand: Callable[[int], Tensor]) -> Tensor:
+    """:func:`gradient_penalty` in the training loop's common penalty signature; ``rand(n)``
+    draws the n interpolation weights from U[0, 1]."""
+    return gradient_penalty(critic, real, fake, weight, eps=rand(real.shape[0]))
 
 
-def r1_term(discriminator, real: Tensor, fake: Tensor, weight: float, generator=None) -> Tensor:
+def r1_term(discriminator, real: Tensor, fake: Tensor, weight: float, rand=None) -> Tensor:
     """:func:`r1_penalty` in the training loop's common penalty signature (it ignores ``fake``)."""
     return r1_penalty(discriminator, real, weight)
 
@@ -152,7 +153,7 @@ def r1_term(discriminator, real: Tensor, fake: Tensor, weight: float, generator=
 class Objective:
     """One GAN objective, as the training loop uses it (introduced in chapter 2; the WGANs in chapter 7).
 
-    ``penalty(D, x_real, x_fake, weight, generator)`` is added to D's loss when the
+    ``penalty(D, x_real, x_fake, weight, rand)`` is added to D's loss when the
     :class:`~gancourse.train.TrainConfig` field named ``weight`` is positive; ``clip`` clips
     the critic's weights after each of its steps; ``critic`` says D's output is a score f(x)
     rather than a logit (its mean is recorded as it is, not through a sigmoid).

@@ -10,17 +10,31 @@
   on the real data (:func:`train_feature_classifier`). It is FID's formula with our own
   features instead of Inception-v3's, so its values are **not** comparable with published
   FIDs; report them beside the real-vs-real floor (the distance between two real subsets).
+- :func:`inception_fid`: the Fréchet Inception Distance itself, in the features of the
+  Inception-v3 network that published FIDs use, where torch-fidelity and its weights can be
+  had (Colab, a workstation online); elsewhere it fails at once with
+  :class:`InceptionUnavailable`, which points back to :func:`frechet_classifier_distance`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.client
+import inspect
 import math
+import os
+import pickle
+import tempfile
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gancourse.data import TIMEOUT_ENV_VAR, download_timeout
 from gancourse.device import default_device
 
 Tensor = torch.Tensor
@@ -95,7 +109,9 @@ def mode_coverage(samples, centers, std: float, threshold: float = 3.0) -> ModeC
     x = _as_points(samples, "samples")
     c = _as_points(centers, "centers")
     if not torch.isfinite(c).all():
-        raise ValueError(f"centers must be finite; {int((~torch.isfinite(c)).any(dim=1).sum())} of them hold NaN or inf.")
+        raise ValueError(
+            f"centers must be finite; {int((~torch.isfinite(c)).any(dim=1).sum())} of them hold NaN or inf."
+        )
     if x.shape[1] != c.shape[1]:
         raise ValueError(
             f"samples have {x.shape[1]} dimensions but centers have {c.shape[1]}: "
@@ -323,17 +339,243 @@ def frechet_classifier_distance(
 
     Introduced in chapter 5.
     """
+    return _frechet_distance(x_a, x_b, classifier, batch_size)
+
+
+def _frechet_distance(x_a, x_b, network: nn.Module, batch_size: int, prepare=None) -> float:
+    """d^2 between the Gaussians fitted to ``network``'s features of two image sets.
+
+    ``prepare`` (if given) turns each batch of (N, 1, 28, 28) images in [-1, 1] into what
+    ``network`` takes. The statistics accumulate in float64 on the CPU (torchmetrics).
+    """
     from torchmetrics.image.fid import FrechetInceptionDistance  # imported here: slow import
 
     x_a = _as_images(x_a, "x_a")
     x_b = _as_images(x_b, "x_b")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     metric = FrechetInceptionDistance(
-        feature=_FeaturesToCPU(classifier), reset_real_features=True, normalize=True
+        feature=_FeaturesToCPU(network), reset_real_features=True, normalize=True
     )
     for images, real in ((x_a, True), (x_b, False)):  # "real" / "fake" are just set a / set b
         for start in range(0, images.shape[0], batch_size):
-            metric.update(images[start : start + batch_size], real=real)
+            batch = images[start : start + batch_size]
+            metric.update(batch if prepare is None else prepare(batch), real=real)
     return float(metric.compute())
+
+
+# --------------------------------------------------------------------------- Inception FID
+
+# torch-fidelity's port of the TensorFlow Inception-v3 (2015-12-05) that FID is defined with;
+# torchmetrics' Inception loads it. The name ends in the first hex digits of its SHA-256.
+INCEPTION_WEIGHTS_URL = (
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
+    "weights-inception-2015-12-05-6726825d.pth"
+)
+INCEPTION_FEATURES = 2048  # the pool3 layer, the features of every published FID
+
+_OFFLINE_MEASURE = (
+    "measure offline with metrics.frechet_classifier_distance (the same formula in the "
+    "features of a small classifier trained on the real images)"
+)
+_NOT_INSTALLED = (
+    "Inception FID needs torch-fidelity, which is not installed: pip install torch-fidelity "
+    "(or the course's extra, gancourse[fid]). Without it, " + _OFFLINE_MEASURE + "."
+)
+
+
+class InceptionUnavailable(RuntimeError):
+    """Inception FID cannot be computed here; the one-line message says why and what to do.
+
+    Raised by :func:`inception_fid` when torch-fidelity is not installed, or when the
+    Inception-v3 weights are neither in torch hub's cache nor downloadable. The message
+    names :func:`frechet_classifier_distance` as the measure that works offline.
+
+    Introduced in chapter 5.
+    """
+
+
+def inception_fid(
+    x_a,
+    x_b,
+    feature_network: nn.Module | None = None,
+    batch_size: int = 50,
+    device: str | torch.device | None = None,
+) -> float:
+    """Fréchet Inception Distance (FID) between two sets of Fashion-MNIST-like images.
+
+    The features are the 2,048 activations of Inception-v3's last pooling layer (pool3),
+    with the TensorFlow weights of the original FID (Heusel et al., 2017) as ported by
+    torch-fidelity; a Gaussian is fitted to each set's features (sample mean, unbiased
+    covariance) and
+
+    .. math:: \\mathrm{FID} = \\|\\mu_a - \\mu_b\\|_2^2
+              + \\operatorname{Tr}\\bigl(\\Sigma_a + \\Sigma_b - 2(\\Sigma_a\\Sigma_b)^{1/2}\\bigr)
+
+    is returned (the squared Fréchet distance, as in :func:`frechet_classifier_distance`,
+    which this shares its computation with). The greyscale images in [-1, 1] are mapped to
+    [0, 1], repeated over 3 colour channels and rounded to 8 bits, as saving them to PNG
+    would; the network resizes them to 299x299 with TensorFlow 1's bilinear resize, as the
+    original implementation (torchmetrics' ``NoTrainInceptionV3`` with
+    ``antialias=False`` where torchmetrics has that option).
+
+    Its values are comparable with published FIDs only under the same protocol (papers
+    usually compare 50,000 generated images with the training set): the estimate is biased
+    upwards by an amount that grows as N shrinks (Bińkowski et al., 2018).
+    Use more than 2,048 images per set: with fewer, each covariance is singular.
+
+    The weights file (about 95 MB) is looked up in torch hub's cache,
+    ``$TORCH_HOME/hub/checkpoints`` (``torch.hub.get_dir()``); if absent it is downloaded
+    from :data:`INCEPTION_WEIGHTS_URL` into a temporary file that is renamed into place only
+    once complete and checked (SHA-256), giving up when the server sends nothing for
+    ``$GANCOURSE_DOWNLOAD_TIMEOUT`` seconds (default 30).
+
+    Args:
+        x_a, x_b: images, shapes (N_a, 1, 28, 28) and (N_b, 1, 28, 28), in [-1, 1], N >= 2.
+        feature_network: ``None`` for Inception-v3; or a stand-in module that maps a batch
+            of the converted images, (N, 3, 28, 28) floats in [0, 1], to features (N, F),
+            with a ``num_features`` attribute (as ``frechet_classifier_distance``'s
+            classifier). It runs on its own device and needs neither torch-fidelity nor
+            any weights.
+        batch_size: images per forward pass (Inception at 299x299 is memory hungry).
+        device: where Inception runs; :func:`gancourse.device.default_device` if ``None``
+            (on a CPU it is slow: minutes per few thousand images).
+
+    Returns:
+        FID as a float (>= 0 up to rounding).
+
+    Raises:
+        InceptionUnavailable: at once, without Inception: when torch-fidelity is not
+            installed ("Inception FID needs torch-fidelity, which is not installed: pip
+            install torch-fidelity ..."), or when the weights are not cached and cannot be
+            downloaded ("Inception FID needs the Inception-v3 weights
+            weights-inception-2015-12-05-6726825d.pth, which are not in torch hub's cache
+            <folder> and could not be downloaded from <url>: <error> ..."); both end by
+            naming ``metrics.frechet_classifier_distance`` as the offline measure.
+        ValueError: on images of the wrong shape, or fewer than 2 of them.
+
+    Introduced in chapter 5.
+    """
+    x_a = _as_images(x_a, "x_a")  # wrong input fails before any weights are fetched
+    x_b = _as_images(x_b, "x_b")
+    if feature_network is None:
+        feature_network = _inception_v3(default_device(device))
+    return _frechet_distance(x_a, x_b, feature_network, batch_size, prepare=_inception_input)
+
+
+def _inception_input(x: Tensor) -> Tensor:
+    """(N, 1, 28, 28) in [-1, 1] -> (N, 3, 28, 28) in [0, 1], on the 256 levels of 8-bit pixels."""
+    levels = ((x.clamp(-1, 1) + 1) * 127.5).round()  # a real pixel p in 0..255 comes back as p
+    return (levels / 255).expand(-1, 3, -1, -1)
+
+
+class _Inception(nn.Module):
+    """torchmetrics' Inception-v3 on images in [0, 1]: 8-bit pixels in, 2,048 features out."""
+
+    num_features = INCEPTION_FEATURES
+
+    def __init__(self, network: nn.Module):
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: Tensor) -> Tensor:
+        # rounded, where torchmetrics' own (x * 255).byte() truncates 63 of the 256 levels of a
+        # real image one level down (p / 127.5 - 1 does not map back to p exactly in float32)
+        return self.network((x * 255).round().to(torch.uint8))
+
+
+def _inception_v3(device: torch.device) -> nn.Module:
+    """torchmetrics' Inception-v3 (pool3 features) on ``device``, or InceptionUnavailable."""
+    try:
+        import torch_fidelity  # noqa: F401  (torchmetrics' Inception is torch-fidelity's)
+    except ImportError as err:
+        raise InceptionUnavailable(_NOT_INSTALLED) from err
+    weights = _inception_weights()
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    options = {"antialias": False}  # TensorFlow 1's resize, as published FIDs
+    if "antialias" not in inspect.signature(NoTrainInceptionV3.__init__).parameters:
+        options = {}  # older torchmetrics: always TensorFlow 1's resize
+    try:
+        network = NoTrainInceptionV3(
+            name="inception-v3-compat",
+            features_list=[str(INCEPTION_FEATURES)],
+            feature_extractor_weights_path=str(weights),
+            **options,
+        )
+    except ModuleNotFoundError as err:  # torchmetrics did not find torch-fidelity
+        raise InceptionUnavailable(_NOT_INSTALLED) from err
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as err:
+        raise InceptionUnavailable(
+            f"Inception FID: the cached weights {weights} cannot be read "
+            f"({type(err).__name__}: {_first_line(err)}); delete the file so that the next "
+            f"call downloads it again, or {_OFFLINE_MEASURE}."
+        ) from err
+    return _Inception(network).to(device)
+
+
+def _inception_weights() -> Path:
+    """The path of the Inception-v3 weights in torch hub's cache, downloaded first if absent."""
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    name = INCEPTION_WEIGHTS_URL.rsplit("/", 1)[-1]
+    path = folder / name
+    if path.is_file():
+        return path
+    timeout = download_timeout()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _download(INCEPTION_WEIGHTS_URL, path, timeout)
+    except (OSError, http.client.HTTPException, ValueError) as err:
+        raise InceptionUnavailable(
+            f"Inception FID needs the Inception-v3 weights {name}, which are not in torch "
+            f"hub's cache {folder} and could not be downloaded from {INCEPTION_WEIGHTS_URL}: "
+            f"{_download_failure(err, timeout)}. Put that file into that folder (fetch it "
+            f"where there is internet), or {_OFFLINE_MEASURE}."
+        ) from err
+    return path
+
+
+def _download(url: str, path: Path, timeout: float) -> None:
+    """Fetch ``url`` into ``path``: all of it, checked, or nothing (temporary file, then rename).
+
+    ``timeout`` bounds each wait for the server (connecting, and every read), so a proxy
+    that never answers fails after ``timeout`` seconds. The file's name ends in the first
+    hex digits of its SHA-256 (torch.hub's convention), which the download must match.
+    """
+    expected = path.stem.rsplit("-", 1)[-1]
+    opener = urllib.request.build_opener()  # reads the proxy variables now, not at first use
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as out, opener.open(url, timeout=timeout) as response:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if not digest.hexdigest().startswith(expected):
+            raise ValueError(
+                f"what arrived is not that file (its SHA-256 begins {digest.hexdigest()[:8]}, "
+                f"not {expected}; a truncated download or a proxy's error page)"
+            )
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _download_failure(err: BaseException, timeout: float) -> str:
+    """One line saying why a download failed."""
+    if isinstance(err, urllib.error.HTTPError | ValueError):
+        return _first_line(err)  # "HTTP Error 404: Not Found", or the checksum's verdict
+    reason = err.reason if isinstance(err, urllib.error.URLError) else err
+    if isinstance(reason, TimeoutError):
+        return f"no answer within {timeout:g} s (set {TIMEOUT_ENV_VAR} to wait longer)"
+    if isinstance(reason, BaseException):
+        return f"{type(reason).__name__}: {_first_line(reason)}"
+    return f"{type(err).__name__}: {reason}"
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [""])[0]
 
 
 class _FeaturesToCPU(nn.Module):

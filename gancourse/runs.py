@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from . import budget, data, metrics, models, train
+from . import budget, data, distributed, metrics, models, train
 from .checkpoint import atomic_write, load_checkpoint, remove_temporary_files
 from .device import default_device
 from .train import is_int, is_number, require
@@ -270,7 +270,7 @@ CHECKPOINTS_PER_RUN = 20  # a run's default: a checkpoint every 5 % of its steps
 
 def run(
     config: RunConfig, out: str | os.PathLike, *, resume: bool = False, force: bool = False, device=None,
-    download: bool = False,
+    download: bool = False, sync_batchnorm: bool = False,
 ) -> train.TrainResult:  # fmt: skip
     """Train the run described by ``config`` in the folder ``out`` and write its results there.
 
@@ -282,6 +282,11 @@ def run(
     sets ``checkpoint_every`` (0: only at the end), a checkpoint is written every 5 % of the
     steps, so an interrupted run loses at most that much; ``download`` as in :func:`build`.
 
+    Under ``torchrun`` (see :mod:`gancourse.distributed`) every rank trains and rank 0 alone
+    checks and writes the folder; a refusal is reported by rank 0 and ends every rank.
+    ``sync_batchnorm`` turns the networks' batch norms into SyncBatchNorm (statistics over
+    the global batch; CUDA only).
+
     Raises:
         ValueError: the folder holds another run, another process holds its lock, or the
             settings cannot resume it.
@@ -290,35 +295,55 @@ def run(
     """
     if resume and force:
         raise ValueError("--resume continues the run in the folder and --force deletes it: choose one.")
+    world = distributed.current()
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; a run needs a folder: choose another --out.")
-    out.mkdir(parents=True, exist_ok=True)
     train_config = config.training_config()
     if "checkpoint_every" not in config.train:
         train_config = replace(train_config, checkpoint_every=max(1, train_config.steps // CHECKPOINTS_PER_RUN))
-    with _locked(out):
-        remove_temporary_files(out, RUN_FILES)  # left by writes that were killed
-        previous = [name for name in RUN_FILES if (out / name).exists()]
-        if previous and not (resume or force):
-            raise ValueError(
-                f"{out} holds another run ({', '.join(previous)}); add --resume to continue it, "
-                "--force to delete it and start over, or choose another --out."
-            )
-        if resume:
-            check_resume(config, train_config, out)
+    with contextlib.ExitStack() as held:
+        previous, refusal = [], None
+        if world.main:
+            try:
+                held.enter_context(_locked(out))
+                previous = _check_folder(out, config, train_config, resume, force)
+            except Exception as err:  # every rank must hear of it, or the others wait for rank 0
+                refusal = err
+        world.rank_zero_says(None if refusal is None else str(refusal))
+        if refusal is not None:
+            raise refusal
         device = default_device(device)
+        if sync_batchnorm and device.type != "cuda":
+            raise ValueError("--sync-batchnorm needs CUDA GPUs: PyTorch's SyncBatchNorm does not run on the CPU.")
         source, G, D = build(config, download=download)
-        if force and previous:
-            for name in previous:
-                (out / name).unlink()
-            print(f"--force: deleted the previous run's {', '.join(previous)} in {out}")
-        resolved = {**asdict(config), "resolved_train": asdict(train_config)}
-        atomic_write(out / "config.json", json.dumps(resolved, indent=2))
+        if sync_batchnorm:
+            G, D = map(torch.nn.SyncBatchNorm.convert_sync_batchnorm, (G, D))
+        if world.main:
+            if force and previous:
+                for name in previous:
+                    (out / name).unlink()
+                print(f"--force: deleted the previous run's {', '.join(previous)} in {out}")
+            launch = {"processes": world.size, "sync_batchnorm": sync_batchnorm}
+            resolved = {**asdict(config), "resolved_train": asdict(train_config), "launch": launch}
+            atomic_write(out / "config.json", json.dumps(resolved, indent=2))
         result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume)
-        atomic_write(out / "history.json", json.dumps(result.history))
-        _write_samples(G, distribution(config), config, out)
+        if world.main:
+            atomic_write(out / "history.json", json.dumps(result.history))
+            _write_samples(G, distribution(config), config, out)
     return result
+
+
+def _check_folder(out: Path, config: RunConfig, train_config: train.TrainConfig, resume: bool, force: bool) -> list[str]:
+    """Make ``out`` (locked) ready for a run, or refuse: returns the names of the previous run's files."""
+    remove_temporary_files(out, RUN_FILES)  # left by writes that were killed
+    previous = [name for name in RUN_FILES if (out / name).exists()]
+    if previous and not (resume or force):
+        raise ValueError(
+            f"{out} holds another run ({', '.join(previous)}); add --resume to continue it, "
+            "--force to delete it and start over, or choose another --out."
+        )
+    if resume:
+        check_resume(config, train_config, out)
+    return previous
 
 
 @contextlib.contextmanager
@@ -326,6 +351,9 @@ def _locked(out: Path):
     """Hold an exclusive lock on ``out/.lock`` (``flock``; released when the process ends)."""
     import fcntl  # POSIX only: Linux, macOS, Colab
 
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; a run needs a folder: choose another --out.")
+    out.mkdir(parents=True, exist_ok=True)
     with open(out / LOCK_NAME, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

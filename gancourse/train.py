@@ -16,12 +16,15 @@ students can read, call and rewrite (assignment 6); :func:`train` is the loop ar
 ``loss`` picks the objective from :data:`gancourse.losses.OBJECTIVES`: ``"minimax"``
 (saturating), ``"nonsaturating"``, ``"wgan"`` (weight clipping) or ``"wgan-gp"`` (gradient
 penalty). All randomness (batches, noise, interpolation weights) comes from one seeded
-generator that is saved in the checkpoints, so a run stopped and resumed continues exactly
-as an uninterrupted one would on the CPU.
+generator (and, on an accelerator, its seeded twin on the device) saved in the checkpoints,
+so a run stopped and resumed continues exactly as an uninterrupted one would on the CPU.
+Under ``torchrun`` the same loop trains data-parallel (:mod:`gancourse.distributed`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import math
 import numbers
@@ -36,7 +39,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import losses, models, site
+from . import distributed, losses, models, site
 from .checkpoint import (
     CheckpointError,
     check_compatible,
@@ -48,6 +51,9 @@ from .device import default_device
 
 LOSSES = tuple(losses.OBJECTIVES)  # "minimax", "nonsaturating", "wgan", "wgan-gp"
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+PRECISIONS = ("fp32", "bf16")
+ADAM_IMPLS = ("default", "foreach", "fused")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 HISTORY_KEYS = ("step", "loss_D", "loss_G", "D_x", "D_G_z", "D_G_z_after", "grad_norm_D", "grad_norm_G", "penalty")
 """What :func:`train` records at every generator step. ``D_x`` and ``D_G_z``: D's mean output on the
 real and fake batches of its (last) step, before that step; ``D_G_z_after``: on the fakes in G's
@@ -66,7 +72,8 @@ PAPER_DEFAULTS = {
 }
 
 
-CHANGEABLE_ON_RESUME = ("steps", "lr_d", "lr_g", "betas", "log_every", "checkpoint_every", "progress")
+CHANGEABLE_ON_RESUME = ("steps", "lr_d", "lr_g", "betas", "log_every", "checkpoint_every", "progress",
+                        "channels_last", "precision", "adam_impl", "compile")  # fmt: skip
 """The :class:`TrainConfig` settings a resumed run may change; the others must be the checkpoint's."""
 
 
@@ -115,6 +122,11 @@ class TrainConfig:
     log_every: int = 25  # steps between history flushes (and NaN checks)
     checkpoint_every: int = 0  # steps between checkpoints; 0: only at the end
     progress: bool | None = None  # a tqdm.auto progress bar; None: on, except while building the website
+    # Speed options (off: the textbook loop). benchmarks/bench_train.py measures each, on each device.
+    channels_last: bool = False  # images and convolution weights in channels-last memory layout
+    precision: str = "fp32"  # "bf16": forward passes under bfloat16 autocast (weights, gradients, Adam stay fp32)
+    adam_impl: str = "default"  # "foreach" | "fused": Adam's multi-tensor or fused kernels ("default": PyTorch's choice)
+    compile: str | None = None  # torch.compile G and D: "default" | "reduce-overhead" (CUDA graphs) | "max-autotune"
 
     def __post_init__(self):
         require(isinstance(self.loss, str), "loss", self.loss, f"one of {', '.join(losses.OBJECTIVES)}")
@@ -149,6 +161,15 @@ class TrainConfig:
         require(is_int(self.seed), "seed", self.seed, "an integer")
         require(self.progress is None or isinstance(self.progress, bool), "progress", self.progress,
                 "true, false or None (on, except while building the website)")  # fmt: skip
+        require(isinstance(self.channels_last, bool), "channels_last", self.channels_last, "true or false")
+        require(self.precision in PRECISIONS, "precision", self.precision, " or ".join(map(repr, PRECISIONS)))
+        require(self.adam_impl in ADAM_IMPLS, "adam_impl", self.adam_impl, " or ".join(map(repr, ADAM_IMPLS)))
+        if self.adam_impl != "default" and self.optimizer != "adam":
+            raise ValueError(f"adam_impl {self.adam_impl!r} chooses Adam's kernels, but the optimizer is {self.optimizer!r}.")
+        require(self.compile is None or self.compile in COMPILE_MODES, "compile", self.compile,
+                "left out or one of " + ", ".join(map(repr, COMPILE_MODES)))  # fmt: skip
+        if self.compile and (self.loss == "wgan-gp" or self.r1_gamma > 0):
+            raise ValueError("compile cannot train a gradient penalty: torch.compile does not support its double backward.")
         if self.r1_gamma > 0 and losses.OBJECTIVES[self.loss].weight != "r1_gamma":
             raise ValueError(f"r1_gamma is a penalty of the GAN losses (minimax, nonsaturating), not of {self.loss!r}.")
         self.lr_milestones = tuple(self.lr_milestones)
@@ -354,16 +375,21 @@ class FrozenGenerator:
 class Batches:
     """Real batches: epochs of a random permutation of a tensor, or draws from a sampler.
 
-    Its state (permutation and position) is part of the checkpoint.
+    Its state (permutation and position) is part of the checkpoint. Under ``torchrun`` every
+    rank reads the same global batch of ``world.size * batch_size`` samples and keeps its
+    share (:meth:`gancourse.distributed.World.share`); the permutation is drawn on the CPU
+    (one random stream on every device) and held on the device with the data.
     """
 
-    def __init__(self, data, batch_size: int, generator: torch.Generator, device: torch.device):
+    def __init__(self, data, batch_size: int, generator: torch.Generator, device: torch.device,
+                 world: distributed.World | None = None):  # fmt: skip
         self.batch_size, self.generator, self.device = batch_size, generator, device
+        self.world = world or distributed.World()
         self.perm, self.pos = torch.empty(0, dtype=torch.long), 0
         if isinstance(data, torch.Tensor):
-            if data.shape[0] < batch_size:
+            if data.shape[0] < batch_size * self.world.size:
                 raise ValueError(
-                    f"the data holds {data.shape[0]} samples, fewer than one batch of {batch_size}; "
+                    f"the data holds {data.shape[0]} samples, fewer than one batch of {batch_size * self.world.size}; "
                     "use a smaller batch_size or more data."
                 )
             # Small enough datasets (Fashion-MNIST is 188 MB) live on the device.
@@ -374,16 +400,17 @@ class Batches:
             raise TypeError("data must be a tensor of real samples or an object with .sample(n, generator=...)")
 
     def next(self) -> torch.Tensor:
+        n = self.batch_size * self.world.size  # the global batch
         if self.sampler is not None:
-            return self.sampler.sample(self.batch_size, generator=self.generator).to(self.device)
-        if self.pos + self.batch_size > self.perm.numel():
-            self.perm, self.pos = torch.randperm(self.data.shape[0], generator=self.generator), 0
-        idx = self.perm[self.pos : self.pos + self.batch_size]
-        self.pos += self.batch_size
-        return self.data[idx.to(self.device)]
+            return self.world.share(self.sampler.sample(n, generator=self.generator)).to(self.device)
+        if self.pos + n > self.perm.numel():
+            self.perm, self.pos = torch.randperm(self.data.shape[0], generator=self.generator).to(self.device), 0
+        idx = self.world.share(self.perm[self.pos : self.pos + n])
+        self.pos += n
+        return self.data[idx]
 
     def state_dict(self) -> dict:
-        return {"perm": self.perm, "pos": self.pos}
+        return {"perm": self.perm.cpu(), "pos": self.pos}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue the saved epoch; refuse a permutation of another training set's size."""
@@ -393,13 +420,31 @@ class Batches:
                 f"the checkpoint was written for a training set of {n_saved} samples, this one holds "
                 f"{self.data.shape[0]}; resume with the same data (the same limit), or start over."
             )
-        self.perm, self.pos = state["perm"], state["pos"]
+        self.perm, self.pos = state["perm"].to(self.device), state["pos"]
+
+
+def device_generator(device: torch.device, seed: int) -> torch.Generator | None:
+    """A random generator on ``device`` seeded with ``seed``; None on the CPU (or where the
+    device has none), where the CPU generator serves.
+
+    Noise drawn on the device needs no copy from the host at every step. On CUDA the
+    generator's state (a seed and an offset) is saved and restored exactly, so a resumed run
+    draws the same numbers; its arithmetic is bit-identical only with deterministic kernels
+    (``torch.use_deterministic_algorithms(True)``).
+    """
+    if device.type == "cpu":
+        return None
+    try:
+        return torch.Generator(device=device).manual_seed(seed)
+    except RuntimeError:  # a backend without device generators
+        return None
 
 
 def make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
     """The optimiser ``config.optimizer`` over ``params`` at rate ``lr`` (Adam with ``config.betas``)."""
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=config.betas)
+        impl = {"foreach": {"foreach": True}, "fused": {"fused": True}}.get(config.adam_impl, {})
+        return torch.optim.Adam(params, lr=lr, betas=config.betas, **impl)
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     return torch.optim.SGD(params, lr=lr)
@@ -415,9 +460,15 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
 class TrainingState:
     """Everything a training step reads and writes (introduced in chapter 2; assignment 6 builds one).
 
-    The two players and their optimisers, the one seeded random generator that draws the
+    The two players and their optimisers, the seeded random generator that draws the
     batches, the noise and the penalties' random numbers, the real batches, the generator
     steps done and the history. :meth:`state_dict` is exactly what a checkpoint holds.
+
+    On an accelerator the noise and the penalties' random numbers come from a second
+    generator on the device (``device_rng``, seeded alike and checkpointed too), so that no
+    step copies random numbers from the host; on the CPU it is ``rng`` itself. Under
+    ``torchrun``, ``G`` and ``D`` are DistributedDataParallel wrappers of the networks
+    (:func:`gancourse.distributed.bare` unwraps them) and ``world`` says which rank this is.
     """
 
     G: nn.Module
@@ -428,6 +479,8 @@ class TrainingState:
     batches: Batches
     config: TrainConfig
     device: torch.device
+    device_rng: torch.Generator | None = None  # None: rng (on the CPU)
+    world: distributed.World = field(default_factory=distributed.World)
     step: int = 0  # generator steps done
     history: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
     pending: list[torch.Tensor] = field(default_factory=list, repr=False)  # records not yet in history
@@ -441,23 +494,42 @@ class TrainingState:
             raise ValueError(f"{type(G).__name__} needs an integer attribute z_dim (its noise dimension) to be trained.")
         if config.batch_size % getattr(D, "pack", 1):
             raise ValueError(f"batch_size {config.batch_size} must be a multiple of the discriminator's pack {D.pack}.")
-        device = default_device(device)
-        G.to(device).train()
-        D.to(device).train()
+        device, world = default_device(device), distributed.current()
+        layout = torch.channels_last if config.channels_last else torch.preserve_format
+        G.to(device, memory_format=layout).train()
+        D.to(device, memory_format=layout).train()
+        if config.channels_last and isinstance(data, torch.Tensor) and data.dim() == 4:
+            data = data.to(device).contiguous(memory_format=torch.channels_last)
         rng = torch.Generator().manual_seed(config.seed)
+        device_rng = device_generator(device, config.seed)
         opt_G, opt_D = make_optimizer(G.parameters(), config, config.lr_g), make_optimizer(D.parameters(), config, config.lr_d)
-        return cls(G, D, opt_G, opt_D, rng, Batches(data, config.batch_size, rng, device), config, device)
+        batches = Batches(data, config.batch_size, rng, device, world)
+        G, D = world.wrap(G, device), world.wrap(D, device)
+        return cls(G, D, opt_G, opt_D, rng, batches, config, device, device_rng, world)
+
+    def _random(self, draw, shape: tuple[int, ...]) -> torch.Tensor:
+        """``draw`` (torch.randn or torch.rand) of this rank's rows of a global batch of ``shape``."""
+        rows = shape[0] * self.world.size
+        if self.device_rng is None:
+            x = draw(rows, *shape[1:], generator=self.rng).to(self.device)
+        else:
+            x = draw(rows, *shape[1:], generator=self.device_rng, device=self.device)
+        return self.world.share(x)
 
     def noise(self) -> torch.Tensor:
         """A batch of noise vectors :math:`z \\sim \\mathcal N(0, I)`, (batch_size, z_dim), on the device."""
-        return torch.randn(self.config.batch_size, self.G.z_dim, generator=self.rng).to(self.device)
+        return self._random(torch.randn, (self.config.batch_size, distributed.bare(self.G).z_dim))
+
+    def rand(self, n: int) -> torch.Tensor:
+        """``n`` numbers from U[0, 1] on the device (the gradient penalty's interpolation weights)."""
+        return self._random(torch.rand, (n,))
 
     def noisy(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
         """Instance noise (Sønderby et al., 2017): D sees x + sigma * eps, real and fake alike,
         so the two distributions overlap and D's gradients stay informative."""
         if sigma == 0:
             return x
-        return x + sigma * torch.randn(x.shape, generator=self.rng).to(self.device)
+        return x + sigma * self._random(torch.randn, tuple(x.shape))
 
     def set_learning_rates(self, step: int) -> None:
         """Both rates times :meth:`TrainConfig.lr_factor` (a step schedule; a no-op without milestones)."""
@@ -474,7 +546,7 @@ class TrainingState:
         """Move the pending records into ``history``; raise :class:`TrainingDiverged` on NaN/inf."""
         if not self.pending:
             return
-        rows = torch.stack(self.pending).cpu()
+        rows = self.world.average(torch.stack(self.pending)).cpu()  # the ranks' mean: the global batch's
         self.pending.clear()
         first = self.step - rows.shape[0] + 1
         if not torch.isfinite(rows).all():
@@ -493,22 +565,28 @@ class TrainingState:
     def state_dict(self) -> dict:
         """Models (with their constructor arguments), optimisers, random state, data order, history."""
         self.flush()
+        G, D = distributed.bare(self.G), distributed.bare(self.D)
         return {
             "step": self.step,
             "config": asdict(self.config),
-            "models": {"G": models.describe(self.G), "D": models.describe(self.D)},
-            "G": self.G.state_dict(),
-            "D": self.D.state_dict(),
+            "models": {"G": models.describe(G), "D": models.describe(D)},
+            "G": G.state_dict(),
+            "D": D.state_dict(),
             "opt_G": self.opt_G.state_dict(),
             "opt_D": self.opt_D.state_dict(),
             "rng": self.rng.get_state(),
+            **({"device_rng": self.device_rng.get_state()} if self.device_rng is not None else {}),
+            "world_size": self.world.size,
             "batches": self.batches.state_dict(),
             "history": self.history,
         }
 
     def save(self, path: Path) -> None:
-        """Write :meth:`state_dict` to ``path`` (atomically, checksummed): the last good checkpoint."""
-        save_checkpoint(self.state_dict(), path)
+        """Write :meth:`state_dict` to ``path`` (atomically, checksummed): the last good checkpoint.
+
+        Under ``torchrun`` only rank 0 writes (every rank holds the same state)."""
+        if self.world.main:
+            save_checkpoint(self.state_dict(), path)
         self.last_checkpoint = (path, self.step)
 
     def load_state_dict(self, state: dict, source: str | Path = "the checkpoint") -> None:
@@ -516,16 +594,25 @@ class TrainingState:
 
         Only the settings in :data:`CHANGEABLE_ON_RESUME` may differ from the checkpoint's.
         """
+        G, D = distributed.bare(self.G), distributed.bare(self.D)
         check_resumable(state["config"], self.config, source)
-        check_compatible(self.G, state["G"], "generator", source)
-        check_compatible(self.D, state["D"], "discriminator", source)
+        check_compatible(G, state["G"], "generator", source)
+        check_compatible(D, state["D"], "discriminator", source)
         if state["step"] > self.config.steps:
             raise ValueError(f"{source} is already at step {state['step']}, past steps={self.config.steps}; ask for more steps.")
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
+        saved_world = state.get("world_size", 1)
+        if saved_world != self.world.size:
+            raise CheckpointError(
+                f"{source} was written by a run of {saved_world} process(es), this one has {self.world.size}: "
+                "the global batch would change. Resume with the same number of processes, or start over."
+            )
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
         self.rng.set_state(state["rng"])
+        if self.device_rng is not None and "device_rng" in state:
+            self.device_rng.set_state(state["device_rng"])
         self.batches.load_state_dict(state["batches"])
         self.step = int(state["step"])
         saved = state["history"]
@@ -577,6 +664,8 @@ def update_D(state: TrainingState, x_real, x_fake, sigma=0.0) -> dict:
     ``sigma`` is the instance noise.
 
     D sees ``x_fake.detach()``: its step must not push gradients into G.
+    Under ``torchrun`` ``state.D`` is D's DistributedDataParallel wrapper,
+    whose backward pass averages D's gradients over the ranks.
 
     Introduced in chapter 2.
     """
@@ -590,7 +679,7 @@ def update_D(state: TrainingState, x_real, x_fake, sigma=0.0) -> dict:
     penalty = torch.zeros((), device=state.device)
     weight = getattr(config, objective.weight, 0.0)  # gp_lambda, r1_gamma
     if objective.penalty is not None and weight > 0:
-        penalty = objective.penalty(D, x_real, x_fake, weight, state.rng)
+        penalty = objective.penalty(D, x_real, x_fake, weight, state.rand)
     (loss_D + penalty).backward()
     norm = grad_norm(D)
     state.opt_D.step()
@@ -618,7 +707,8 @@ def update_G(state: TrainingState, x_fake, sigma=0.0, apply=True) -> dict:
     """
     objective = losses.OBJECTIVES[state.config.loss]
     state.opt_G.zero_grad(set_to_none=True)
-    out_fake = state.D(state.noisy(x_fake, sigma))
+    D = distributed.bare(state.D)  # under torchrun: no all-reduce of D's unused gradients
+    out_fake = D(state.noisy(x_fake, sigma))
     loss_G = objective.g_loss(out_fake)
     loss_G.backward()
     norm = grad_norm(state.G)
@@ -666,9 +756,8 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
     path = _checkpoint_path(state, checkpoint_dir, resume)  # and resume from it
     start, t0 = state.step, time.perf_counter()
     callback_steps = _callback_steps(config.steps, callback_every, callback_at)
-    bar = _progress_bar(config, start)
-    previous_handler = _ctrl_c_ends_the_step(state) if path is not None else None
-    try:
+    bar = _progress_bar(config, start, state.world)
+    with _running(state, path, bar):  # Ctrl-C ends the step; speed options; the bar closes
         for step in range(start + 1, config.steps + 1):
             state.set_learning_rates(step)
             sigma = config.noise_std(step)
@@ -676,7 +765,7 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
                 x_real = state.batches.next()
                 last = j == config.k - 1
                 with torch.set_grad_enabled(last):  # G reuses the last fakes
-                    x_fake = G(state.noise())
+                    x_fake = state.G(state.noise())
                 if last and config.simultaneous:  # G's gradient, before D's step
                     out_G = update_G(state, x_fake, sigma, apply=False)
                 out_D = update_D(state, x_real, x_fake, sigma)
@@ -690,13 +779,42 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
             state.record(out_D | out_G)
             call = callback if step in callback_steps else None
             _after_step(state, path, bar, call)  # log, checkpoint, callback
-    finally:
-        bar.close()
-        _restore_ctrl_c(previous_handler)
     state.flush()
     if path is not None and state.step > start:
         _save_unless_saved(state, path)
     return TrainResult(state.history, state.step, time.perf_counter() - t0, path, config)
+
+
+@contextlib.contextmanager
+def _running(state: TrainingState, path: Path | None, bar: tqdm):
+    """While the loop runs: Ctrl-C ends the step (with a checkpoint folder), and the speed
+    options ``precision`` and ``compile`` are on; afterwards the networks are as they were."""
+    previous_handler = _ctrl_c_ends_the_step(state) if path is not None else None
+    networks = [distributed.bare(state.G), distributed.bare(state.D)]
+    for net in networks:
+        if state.config.precision == "bf16":  # an instance attribute over the class's forward
+            net.forward = _in_bfloat16(net.forward, state.device.type)
+        if state.config.compile:
+            net.compile(mode=state.config.compile)
+    try:
+        yield
+    finally:
+        bar.close()
+        for net in networks:
+            net.__dict__.pop("forward", None)
+            net._compiled_call_impl = None
+        _restore_ctrl_c(previous_handler)
+
+
+def _in_bfloat16(forward: Callable, device_type: str) -> Callable:
+    """``forward`` under bfloat16 autocast, returning float32 (the losses and penalties stay fp32)."""
+
+    @functools.wraps(forward)
+    def autocast_forward(*args, **kwargs):
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return forward(*args, **kwargs).float()
+
+    return autocast_forward
 
 
 def _ctrl_c_ends_the_step(state: TrainingState):
@@ -704,9 +822,11 @@ def _ctrl_c_ends_the_step(state: TrainingState):
     whole steps (:func:`_after_step` saves and stops); a second Ctrl-C interrupts at once.
 
     Returns the handler it replaced, or None where it replaced none: only the main thread's
-    default handler is replaced (a notebook's or an application's own is left alone).
+    default handler is replaced (a notebook's or an application's own is left alone), and
+    not under ``torchrun``, where the ranks could stop at different steps (the periodic
+    checkpoints serve there).
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or state.world.size > 1:
         return None
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return None
@@ -732,7 +852,8 @@ def _checkpoint_path(state: TrainingState, checkpoint_dir, resume: bool) -> Path
             raise ValueError("resume=True needs the checkpoint_dir to resume from.")
         return None
     path = Path(checkpoint_dir) / CHECKPOINT_NAME
-    remove_temporary_files(path.parent, [CHECKPOINT_NAME])
+    if state.world.main:  # under torchrun, rank 0 writes and cleans
+        remove_temporary_files(path.parent, [CHECKPOINT_NAME])
     if resume:
         resume_from(state, path)
     return path
@@ -745,7 +866,8 @@ def resume_from(state: TrainingState, path: Path) -> None:
     saved = load_checkpoint(path)
     state.load_state_dict(saved, path)
     for line in apply_changed_rates(state, saved["config"]):
-        print(line)
+        if state.world.main:
+            print(line)
 
 
 def _save_unless_saved(state: TrainingState, path: Path) -> None:
@@ -757,8 +879,8 @@ def _callback_steps(steps: int, every: int, at: Iterable[int]) -> set[int]:
     return set(at) | (set(range(every, steps + 1, every)) if every else set())
 
 
-def _progress_bar(config: TrainConfig, start: int) -> tqdm:
-    show = config.progress if config.progress is not None else not site.building()
+def _progress_bar(config: TrainConfig, start: int, world: distributed.World) -> tqdm:
+    show = (config.progress if config.progress is not None else not site.building()) and world.main
     return tqdm(total=config.steps, initial=start, disable=not show, desc=config.loss)
 
 
@@ -773,7 +895,7 @@ def _after_step(state: TrainingState, path: Path | None, bar: tqdm, callback) ->
     if checkpoint_now:
         state.save(path)
     if callback is not None:
-        callback(step, state.G, state.D)
+        callback(step, distributed.bare(state.G), distributed.bare(state.D))
     bar.update(1)
     if state.stop_requested and path is not None:  # Ctrl-C during this step: keep it, then stop
         _save_unless_saved(state, path)

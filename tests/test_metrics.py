@@ -1,11 +1,16 @@
-"""Mode coverage and the Fréchet classifier distance measure what a GAN's samples look like."""
+"""Mode coverage and the Fréchet distances measure what a GAN's samples look like."""
 
 import math
+import socket
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from gancourse import data, metrics
 
@@ -237,7 +242,8 @@ def test_sinkhorn_w1_agrees_with_the_exact_distance_on_the_line():
     exact = (x.sort(dim=0).values - y.sort(dim=0).values).abs().mean().item()  # the sorted matching
     approx = metrics.sinkhorn_w1(x, y, eps=0.01)
     assert exact <= approx < exact + 0.02
-    assert metrics.sinkhorn_w1(x, x + 3.0) == pytest.approx(3.0, abs=0.01)  # a shift moves every point by 3
+    # a shift moves every point by 3
+    assert metrics.sinkhorn_w1(x, x + 3.0) == pytest.approx(3.0, abs=0.01)
     with pytest.raises(ValueError, match="shape"):
         metrics.sinkhorn_w1(torch.zeros(3), y)
 
@@ -248,3 +254,212 @@ def test_mode_coverage_refuses_centres_that_are_not_finite():
     centers[3, 0] = float("nan")  # once 0/8 modes for perfect samples
     with pytest.raises(ValueError, match="centers must be finite; 1 of them hold NaN or inf"):
         metrics.mode_coverage(ring.sample(2_500, seed=0), centers, ring.std)
+
+
+# --------------------------------------------------------------------------- Inception FID
+# Never the network: stand-in feature networks for the arithmetic, and for the offline errors
+# an empty torch hub cache with downloads that are refused, never answered, or cut short.
+
+WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
+
+
+class PixelFeatures(nn.Module):
+    """A stand-in for Inception: a fixed linear map W of a few pixels (all three channels)."""
+
+    def __init__(self, pixels, weight):
+        super().__init__()
+        self.pixels = pixels  # [(row, col), ...]
+        self.register_buffer("weight", weight)  # (F, 3 * len(pixels))
+        self.num_features = weight.shape[0]
+        self.seen = []  # (shape, dtype, min, max, channels equal) of each batch
+
+    def forward(self, x):
+        self.seen.append((tuple(x.shape), x.dtype, float(x.min()), float(x.max()),
+                          bool((x == x[:, :1]).all())))  # fmt: skip
+        rows, cols = zip(*self.pixels, strict=True)
+        v = x[:, :, list(rows), list(cols)].flatten(1)  # (N, 3 * K), channel-major
+        return v @ self.weight.T
+
+
+def frechet_by_hand(f_a, f_b):
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) in float64, the square root's trace
+    from the eigenvalues of the symmetric S_a^(1/2) S_b S_a^(1/2) (which are those of S_a S_b)."""
+    f_a, f_b = f_a.double(), f_b.double()
+    S_a, S_b = torch.cov(f_a.T), torch.cov(f_b.T)
+    lam, V = torch.linalg.eigh(S_a)
+    root_a = V @ torch.diag(lam.clamp(min=0).sqrt()) @ V.T
+    tr_sqrt = torch.linalg.eigvalsh(root_a @ S_b @ root_a).clamp(min=0).sqrt().sum()
+    mean_term = (f_a.mean(0) - f_b.mean(0)).pow(2).sum()
+    return float(mean_term + S_a.trace() + S_b.trace() - 2 * tr_sqrt)
+
+
+def pixel_images(n, seed, low=0, high=256):
+    """n images whose pixels are 8-bit levels p, as the course stores real images: p / 127.5 - 1."""
+    p = torch.randint(low, high, (n, 1, 28, 28), generator=torch.Generator().manual_seed(seed))
+    return p, data.to_image_range(p)
+
+
+def test_inception_fid_is_the_frechet_formula_on_stand_in_features():
+    pixels = [(3, 4), (10, 10), (14, 20), (27, 0), (20, 13)]
+    weight = torch.randn(4, 15, generator=torch.Generator().manual_seed(0))
+    net = PixelFeatures(pixels, weight)
+    p_a, x_a = pixel_images(300, seed=1)
+    p_b, x_b = pixel_images(200, seed=2, low=30, high=220)  # another distribution
+    got = metrics.inception_fid(x_a, x_b, feature_network=net, batch_size=64)
+
+    def features(p):  # what the stand-in must see: 3 equal channels of p / 255
+        rows, cols = zip(*pixels, strict=True)
+        v = (p[:, 0, list(rows), list(cols)].double() / 255).repeat(1, 3)
+        return v @ weight.double().T
+
+    expected = frechet_by_hand(features(p_a), features(p_b))
+    assert expected > 0.1
+    assert got == pytest.approx(expected, rel=1e-5)
+    shapes = {shape[1:] for shape, *_ in net.seen}
+    assert shapes == {(3, 28, 28)} and sum(shape[0] for shape, *_ in net.seen) == 500
+    assert all(dtype == torch.float32 and 0 <= lo and hi <= 1 and same
+               for _, dtype, lo, hi, same in net.seen)  # fmt: skip
+
+
+def test_inception_fid_of_a_constant_shift_in_feature_space_is_its_squared_length():
+    """Equal covariances leave only ||mu_a - mu_b||^2 = ||c||^2 for a shift c of the features."""
+    pixels = [(5, 5), (14, 14), (22, 8)]
+    net = PixelFeatures(pixels, torch.eye(3, 9))  # identity on channel 0 of three pixels
+    p, x_a = pixel_images(400, seed=3, low=40, high=200)
+    shift = torch.tensor([10, -20, 30])  # in 8-bit levels
+    p_b = p.clone()
+    for (r, c), s in zip(pixels, shift, strict=True):
+        p_b[:, 0, r, c] += s
+    x_b = data.to_image_range(p_b)
+    c = shift.double() / 255  # the shift in feature space
+    got = metrics.inception_fid(x_a, x_b, feature_network=net)
+    assert got == pytest.approx(float(c @ c), rel=1e-5)  # 1400 / 255^2 = 0.0215...
+    assert abs(metrics.inception_fid(x_a, x_a, feature_network=net)) < 1e-9
+    assert metrics.inception_fid(x_b, x_a, feature_network=net) == pytest.approx(got, rel=1e-9)
+
+
+def test_images_reach_the_network_as_their_own_8_bit_levels():
+    p = torch.arange(256).reshape(1, 1, 16, 16)
+    converted = metrics._inception_input(data.to_image_range(p))
+    assert converted.shape == (1, 3, 16, 16)
+    assert torch.equal(converted * 255, p.float().expand(1, 3, 16, 16))  # every level comes back
+    extreme = metrics._inception_input(torch.tensor([-1.5, -1.0, 1.0, 1.5]).reshape(1, 1, 2, 2))
+    assert extreme[0, 0].flatten().tolist() == [0.0, 0.0, 1.0, 1.0]  # clipped to [0, 1]
+
+
+def test_a_stand_in_needs_neither_torch_fidelity_nor_weights(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # import torch_fidelity fails
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    _, x = pixel_images(50, seed=4)
+    net = PixelFeatures([(1, 1), (2, 2)], torch.eye(2, 6))
+    assert metrics.inception_fid(x, x.flip(0), feature_network=net) == pytest.approx(0, abs=1e-9)
+    assert list(tmp_path.iterdir()) == []  # no cache touched
+
+
+def test_inception_fid_without_torch_fidelity_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    _, x = pixel_images(10, seed=5)
+    with pytest.raises(metrics.InceptionUnavailable) as caught:
+        metrics.inception_fid(x, x)
+    message = str(caught.value)
+    assert isinstance(caught.value, RuntimeError) and "\n" not in message
+    assert "torch-fidelity, which is not installed: pip install torch-fidelity" in message
+    assert "metrics.frechet_classifier_distance" in message
+    assert list(tmp_path.iterdir()) == []  # it failed before looking for weights
+
+
+def refused_port() -> int:
+    """A local port nobody listens on: connecting to it is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """An empty torch hub cache, and every download through a proxy that refuses: the cache folder."""
+    pytest.importorskip("torch_fidelity")  # a dev install has it (the fid extra)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    proxy = f"http://127.0.0.1:{refused_port()}"
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "hub" / "checkpoints"
+
+
+def inception_error(x=None) -> tuple[str, float]:
+    """inception_fid's message and how long it took to fail."""
+    x = pixel_images(10, seed=6)[1] if x is None else x
+    start = time.monotonic()
+    with pytest.raises(metrics.InceptionUnavailable) as caught:
+        metrics.inception_fid(x, x)
+    return str(caught.value), time.monotonic() - start
+
+
+def test_inception_fid_offline_fails_at_once_and_names_the_offline_measure(offline):
+    message, seconds = inception_error()
+    assert seconds < 5
+    assert "\n" not in message  # one line, for a notebook to print
+    assert f"weights {WEIGHTS}, which are not in torch hub's cache {offline}" in message
+    assert metrics.INCEPTION_WEIGHTS_URL in message
+    assert "ConnectionRefusedError" in message  # the underlying error
+    assert "metrics.frechet_classifier_distance" in message
+    assert list(offline.iterdir()) == []  # nothing half-written left behind
+
+
+def test_inception_fid_gives_up_on_a_server_that_never_answers(offline, monkeypatch):
+    with socket.socket() as server:  # accepts connections (the kernel's backlog), never replies
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/{WEIGHTS}"
+        monkeypatch.setattr(metrics, "INCEPTION_WEIGHTS_URL", url)
+        monkeypatch.setenv("no_proxy", "*")
+        monkeypatch.setenv("GANCOURSE_DOWNLOAD_TIMEOUT", "0.5")
+        message, seconds = inception_error()
+    assert seconds < 4
+    assert "no answer within 0.5 s (set GANCOURSE_DOWNLOAD_TIMEOUT to wait longer)" in message
+    assert list(offline.iterdir()) == []
+
+
+@pytest.mark.parametrize("then", ["stall", "close"])
+def test_a_download_cut_short_leaves_nothing_in_the_cache(offline, monkeypatch, then):
+    """The server promises a large file, sends a little, then stalls (a timeout) or hangs up
+    (the checksum catches it); either way the cache holds no partial file afterwards."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    done = threading.Event()
+
+    def serve():
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 5000)
+            if then == "stall":
+                done.wait(10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/{WEIGHTS}"
+    monkeypatch.setattr(metrics, "INCEPTION_WEIGHTS_URL", url)
+    monkeypatch.setenv("no_proxy", "*")
+    monkeypatch.setenv("GANCOURSE_DOWNLOAD_TIMEOUT", "0.5")
+    try:
+        message, seconds = inception_error()
+    finally:
+        done.set()
+        thread.join(5)
+        server.close()
+    assert seconds < 4
+    assert ("no answer within 0.5 s" if then == "stall" else "SHA-256 begins") in message
+    assert list(offline.iterdir()) == []
+
+
+def test_cached_weights_are_used_without_a_download(offline):
+    offline.mkdir(parents=True)
+    (offline / WEIGHTS).write_bytes(b"not a checkpoint")  # a download would be refused
+    message, _ = inception_error()
+    assert f"the cached weights {offline / WEIGHTS} cannot be read" in message
+    assert "delete the file" in message and "metrics.frechet_classifier_distance" in message

@@ -529,3 +529,83 @@ def test_resume_refuses_settings_that_cannot_change_and_a_smaller_dataset(tmp_pa
         train.train(G, D, images, replace(config, steps=8, batch_size=16, seed=1), checkpoint_dir=tmp_path, resume=True)
     with pytest.raises(CheckpointError, match="training set of 96 samples, this one holds 64"):
         train.train(G, D, images[:64], replace(config, steps=8), checkpoint_dir=tmp_path, resume=True)
+
+
+# --------------------------------------------------------------------------- speed options and ranks
+
+
+def test_the_speed_options_train_and_leave_the_networks_as_they_were(tmp_path):
+    """bf16 autocast, channels-last and fused Adam on the DCGAN: a finite run whose outputs
+    stay fp32, then networks without the autocast wrapper, answering in fp32 again."""
+    x = torch.rand(64, 1, 28, 28) * 2 - 1
+    torch.manual_seed(0)
+    G, D = models.DCGANGenerator(z_dim=8, ngf=8), models.DCGANDiscriminator(ndf=8)
+    config = train.TrainConfig(steps=3, batch_size=16, precision="bf16", channels_last=True,
+                               adam_impl="fused", progress=False)  # fmt: skip
+    seen = []
+    result = train.train(G, D, x, config, device="cpu", callback=lambda step, G, D: seen.append(G(torch.randn(2, 8))),
+                         callback_every=1)
+    assert all(torch.isfinite(torch.tensor(result.history[k])).all() for k in train.HISTORY_KEYS)
+    assert {out.dtype for out in seen} == {torch.float32}  # autocast inside, fp32 out
+    conv = next(m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert "forward" not in vars(G) and "forward" not in vars(D) and G._compiled_call_impl is None
+    with torch.no_grad():
+        assert G(torch.randn(2, 8)).dtype == torch.float32
+    state = train.TrainingState.create(G, D, x, config, device="cpu")
+    assert state.opt_G.defaults["fused"] and state.opt_D.defaults["fused"]
+
+
+def test_bf16_changes_the_arithmetic_and_off_means_off():
+    """With the options off the run is the fp32 one, bit for bit; bf16 is a different run."""
+    runs_ = {}
+    for precision in ("fp32", "fp32", "bf16"):
+        G, D = mlp_pair(0)
+        config = train.TrainConfig(steps=20, batch_size=64, precision=precision, progress=False)
+        runs_.setdefault(precision, []).append(train.train(G, D, data.gaussian_2d(), config, device="cpu").history)
+    assert runs_["fp32"][0] == runs_["fp32"][1]
+    assert runs_["bf16"][0]["loss_D"] != runs_["fp32"][0]["loss_D"]
+    # ...but not a wrong one: the same losses to bf16's 8 bits of mantissa at the start
+    assert runs_["bf16"][0]["loss_D"][0] == pytest.approx(runs_["fp32"][0]["loss_D"][0], rel=2e-2)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"precision": "fp16"}, "precision must be 'fp32' or 'bf16', got 'fp16'"),
+    ({"adam_impl": "fast"}, "adam_impl must be 'default' or 'foreach' or 'fused', got 'fast'"),
+    ({"adam_impl": "fused", "loss": "wgan"}, "adam_impl 'fused' chooses Adam's kernels, but the optimizer is 'rmsprop'"),
+    ({"compile": "yes"}, "compile must be left out or one of 'default', 'reduce-overhead', 'max-autotune', got 'yes'"),
+    ({"compile": "default", "loss": "wgan-gp"}, "torch.compile does not support its double backward"),
+    ({"channels_last": 1}, "channels_last must be true or false, got 1"),
+])  # fmt: skip
+def test_bad_speed_options_are_named(settings, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        train.TrainConfig(**settings)
+
+
+def test_the_ranks_shares_of_a_global_batch_are_one_process_batch():
+    """Batches under World(r, 2) with batch b: rank 0's and rank 1's batches, put together,
+    are the batches of one process with batch 2b, epoch after epoch."""
+    from gancourse.distributed import World
+
+    x = torch.arange(40.0)[:, None]
+
+    def batches(world, b, n=7):
+        source = train.Batches(x, b, torch.Generator().manual_seed(1), torch.device("cpu"), world)
+        return [source.next() for _ in range(n)]
+
+    one = batches(World(0, 1), 8)
+    ranks = [batches(World(r, 2), 4) for r in (0, 1)]
+    assert all(torch.equal(torch.cat([r0, r1]), whole) for r0, r1, whole in zip(*ranks, one, strict=True))
+    sampled = [train.Batches(data.ring(), 4, torch.Generator().manual_seed(2), torch.device("cpu"), World(r, 2)).next()
+               for r in (0, 1)]  # fmt: skip
+    whole = train.Batches(data.ring(), 8, torch.Generator().manual_seed(2), torch.device("cpu")).next()
+    assert torch.equal(torch.cat(sampled), whole)
+
+
+def test_a_cpu_checkpoint_records_one_process_and_no_device_generator(tmp_path):
+    G, D = mlp_pair(0)
+    train.train(G, D, data.gaussian_2d(), train.TrainConfig(steps=2, batch_size=8, progress=False),
+                device="cpu", checkpoint_dir=tmp_path)  # fmt: skip
+    saved = load_checkpoint(tmp_path / train.CHECKPOINT_NAME)
+    assert saved["world_size"] == 1 and "device_rng" not in saved
+    assert train.device_generator(torch.device("cpu"), 0) is None
