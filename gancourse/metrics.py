@@ -10,6 +10,9 @@
   on the real data (:func:`train_feature_classifier`). It is FID's formula with our own
   features instead of Inception-v3's, so its values are **not** comparable with published
   FIDs; report them beside the real-vs-real floor (the distance between two real subsets).
+- :func:`precision_recall`: precision and recall for generative models (Kynkäänniemi et
+  al., 2019): how many generated samples fall inside the real data's k-nearest-neighbour
+  manifold, and how many real samples inside the generated one's.
 - :func:`inception_fid`: the Fréchet Inception Distance itself, in the features of the
   Inception-v3 network that published FIDs use, where torch-fidelity and its weights can be
   had (Colab, a workstation online); elsewhere it fails at once with
@@ -181,6 +184,88 @@ def sinkhorn_w1(x, y, eps: float = 0.01, iters: int = 300) -> float:
         v = eps * (log_b - torch.logsumexp((u[:, None] - cost) / eps, dim=0))
     plan = torch.exp((u[:, None] + v[None, :] - cost) / eps)
     return float((plan * cost).sum())
+
+
+# --------------------------------------------------------------------------- precision and recall
+
+
+@dataclass(frozen=True)
+class PrecisionRecall:
+    """Precision and recall of a generator (Kynkäänniemi et al., 2019), each in [0, 1]."""
+
+    precision: float  # share of generated samples inside the real samples' manifold: fidelity
+    recall: float  # share of real samples inside the generated samples' manifold: coverage
+    k: int  # the neighbour whose distance sets each ball's radius
+
+    def __str__(self) -> str:
+        return f"precision {self.precision:.3f}, recall {self.recall:.3f} (k = {self.k})"
+
+
+def precision_recall(real, fake, k: int = 3, batch_size: int = 1024) -> PrecisionRecall:
+    r"""Precision and recall for generative models, from k-nearest-neighbour manifolds.
+
+    Each set's manifold is estimated as the union of balls around its points, the radius of
+    the ball around :math:`\phi` being the distance to its k-th nearest neighbour in the same
+    set, :math:`\mathrm{NN}_k(\phi)`. A point is inside a set's manifold if it lies in one of
+    those balls:
+
+    .. math:: f(\phi, \Phi) = \mathbb 1\bigl[\exists\, \phi' \in \Phi:\
+              \|\phi - \phi'\|_2 \le \|\phi' - \mathrm{NN}_k(\phi')\|_2\bigr]
+
+    and precision :math:`= \frac1{|\Phi_g|}\sum_{\phi_g} f(\phi_g, \Phi_r)` (how many
+    generated samples look real), recall :math:`= \frac1{|\Phi_r|}\sum_{\phi_r} f(\phi_r, \Phi_g)`
+    (how much of the real data the generator reaches). A collapsed generator has a high
+    precision and a low recall; one that spreads its samples beyond the data, the reverse.
+    Kynkäänniemi et al. use k = 3 on VGG-16 features of 50,000 images per set; for images,
+    pass features (e.g. a :class:`FeatureClassifier`'s), not pixels. Both values depend on k
+    and on the number of samples (a larger k inflates the balls).
+
+    Args:
+        real, fake: samples or their features, shapes (N_r, d) and (N_g, d) (or (N, ...),
+            flattened), N > k.
+        k: the neighbour that sets the radii (3 in the paper).
+        batch_size: rows of the distance matrix computed at once.
+    """
+    real, fake = _as_features(real, "real"), _as_features(fake, "fake")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake have {real.shape[1]} and {fake.shape[1]} features; they must match.")
+    if not (isinstance(k, int) and 1 <= k < min(len(real), len(fake))):
+        raise ValueError(f"k must be an integer in 1 .. {min(len(real), len(fake)) - 1} (fewer than each set's size), got {k!r}.")
+    radii_real = _kth_neighbour_distance(real, k, batch_size)
+    radii_fake = _kth_neighbour_distance(fake, k, batch_size)
+    precision = _inside(fake, real, radii_real, batch_size).double().mean().item()
+    recall = _inside(real, fake, radii_fake, batch_size).double().mean().item()
+    return PrecisionRecall(precision, recall, k)
+
+
+def _as_features(x, name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        x = x.detach().cpu()
+    x = torch.as_tensor(x, dtype=torch.float64)
+    x = x.reshape(x.shape[0], -1) if x.dim() > 2 else x
+    if x.dim() != 2 or x.shape[0] < 2 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (N, d) with N >= 2, got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} holds NaN or inf.")
+    return x
+
+
+def _kth_neighbour_distance(x: Tensor, k: int, batch_size: int) -> Tensor:
+    """Each point's distance to its k-th nearest neighbour among the others (itself excluded)."""
+    out = []
+    for start in range(0, len(x), batch_size):
+        d = torch.cdist(x[start : start + batch_size], x)
+        out.append(d.kthvalue(k + 1, dim=1).values)  # the smallest is the point itself, at 0
+    return torch.cat(out)
+
+
+def _inside(points: Tensor, centres: Tensor, radii: Tensor, batch_size: int) -> Tensor:
+    """For each point: does it lie in at least one ball (centre, radius)?"""
+    out = []
+    for start in range(0, len(points), batch_size):
+        d = torch.cdist(points[start : start + batch_size], centres)
+        out.append((d <= radii[None, :]).any(dim=1))
+    return torch.cat(out)
 
 
 # --------------------------------------------------------------------------- Fréchet distance
