@@ -167,6 +167,24 @@ def js_divergence(p, q, dx: float = 1.0) -> Array:
     return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
 
 
+def tv_distance(p, q, dx: float = 1.0) -> Array:
+    """Total variation distance; always between 0 and 1.
+
+    .. math:: \\delta(p, q) = \\sup_A |P(A) - Q(A)| = \\tfrac12 \\int |p(x) - q(x)|\\,dx
+
+    The largest difference between the probabilities the two give one event (the event
+    :math:`\\{p > q\\}` attains it). Like the JSD it only measures overlap: two distributions on
+    disjoint sets are at distance 1, however near or far the sets are.
+
+    Raises:
+        ValueError: as :func:`kl_divergence`.
+
+    Introduced in chapter 7.
+    """
+    p, q = _densities(p, q, dx=dx)
+    return 0.5 * (p - q).abs().sum() * dx
+
+
 def wasserstein_1d(p, q, dx: float = 1.0) -> Array:
     """Earth-Mover (Wasserstein-1) distance between two 1-D densities on the same grid.
 

@@ -136,3 +136,28 @@ def test_divergences_refuse_unnormalised_input():
     with pytest.raises(ValueError, match="q must integrate to 1"):
         theory.js_divergence(p, cut, dx)
     assert theory.MASS_TOLERANCE == 0.01
+
+
+def test_total_variation_is_the_largest_difference_over_events_and_saturates_at_1():
+    """On 6 atoms, 0.5 * sum |p - q| equals max over all 64 events A of |P(A) - Q(A)|; two
+    Gaussians of equal width: 2 Phi(|mu1 - mu2| / (2 sigma)) - 1; disjoint supports: 1 at
+    any distance; Pinsker's inequality TV <= sqrt(KL / 2) holds."""
+    import itertools
+
+    g = torch.Generator().manual_seed(0)
+    p, q = torch.rand(6, generator=g, dtype=torch.float64), torch.rand(6, generator=g, dtype=torch.float64)
+    p, q = p / p.sum(), q / q.sum()
+    events = [torch.tensor(A) for A in itertools.product([False, True], repeat=6)]
+    best = max(abs(p[A].sum() - q[A].sum()).item() for A in events)
+    assert theory.tv_distance(p, q).item() == pytest.approx(best, abs=1e-15)
+    assert theory.tv_distance(p, q).item() <= math.sqrt(theory.kl_divergence(p, q).item() / 2)
+    x = torch.linspace(-12, 14, 26_001, dtype=torch.float64)
+    dx = (x[1] - x[0]).item()
+    tv = theory.tv_distance(theory.gaussian_pdf(x, 0.0, 1.5), theory.gaussian_pdf(x, 1.0, 1.5), dx).item()
+    assert tv == pytest.approx(2 * 0.5 * (1 + math.erf(1.0 / (2 * 1.5) / math.sqrt(2))) - 1, abs=1e-6)
+    for shift in (1, 5):  # disjoint unit-mass columns
+        a, b = torch.zeros(10, dtype=torch.float64), torch.zeros(10, dtype=torch.float64)
+        a[0], b[shift] = 1.0, 1.0
+        assert theory.tv_distance(a, b).item() == 1.0
+    with pytest.raises(ValueError):
+        theory.tv_distance(torch.tensor([0.5, 0.6]), torch.tensor([0.5, 0.5]))
