@@ -161,3 +161,32 @@ def test_total_variation_is_the_largest_difference_over_events_and_saturates_at_
         assert theory.tv_distance(a, b).item() == 1.0
     with pytest.raises(ValueError):
         theory.tv_distance(torch.tensor([0.5, 0.6]), torch.tensor([0.5, 0.5]))
+
+
+def test_the_monotone_plan_and_the_potential_solve_the_transport_linear_program():
+    """On 12 unevenly spaced points with random masses: the plan is feasible (nonnegative,
+    marginals p and q), the potential is feasible (1-Lipschitz), their values are equal
+    (so both are optimal), complementary slackness holds, the value is the area between
+    the distribution functions, and another feasible plan (the independent one) costs more."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.cumsum(torch.rand(12, generator=g, dtype=torch.float64) + 0.1, 0)
+    p, q = torch.rand(12, generator=g, dtype=torch.float64), torch.rand(12, generator=g, dtype=torch.float64)
+    p, q = p / p.sum(), q / q.sum()
+    plan, f = theory.transport_plan_1d(p, q), theory.kantorovich_potential_1d(p, q, x)
+    cost = (x[:, None] - x[None, :]).abs()
+    assert (plan >= 0).all()
+    assert torch.allclose(plan.sum(1), p, atol=1e-12) and torch.allclose(plan.sum(0), q, atol=1e-12)
+    assert ((f[:, None] - f[None, :]) <= cost + 1e-12).all()
+    primal, dual = (plan * cost).sum().item(), (f * (p - q)).sum().item()
+    area = ((torch.cumsum(p - q, 0)[:-1]).abs() * (x[1:] - x[:-1])).sum().item()
+    assert primal == pytest.approx(dual, abs=1e-12) and primal == pytest.approx(area, abs=1e-12)
+    tight = plan > 1e-12
+    assert torch.allclose((f[:, None] - f[None, :])[tight], cost[tight], atol=1e-12)
+    assert ((p[:, None] * q[None, :]) * cost).sum().item() > primal
+    # chapter 7's example: 1/2 at 0 and 1 against 1/4 at 1 and 3/4 at 2, on an even grid
+    P, Q = torch.tensor([0.5, 0.5, 0.0]), torch.tensor([0.0, 0.25, 0.75])
+    even = torch.arange(3.0)
+    plan = theory.transport_plan_1d(P, Q)
+    assert (plan * (even[:, None] - even[None, :]).abs()).sum().item() == theory.wasserstein_1d(P, Q).item() == 1.25
+    with pytest.raises(ValueError, match="same mass"):
+        theory.transport_plan_1d(torch.tensor([0.5, 0.5]), torch.tensor([0.5, 0.505]))
