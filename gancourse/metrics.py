@@ -25,9 +25,7 @@ import hashlib
 import http.client
 import inspect
 import math
-import os
 import pickle
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gancourse.checkpoint import atomic_write
 from gancourse.data import TIMEOUT_ENV_VAR, download_timeout
 from gancourse.device import default_device
 
@@ -239,11 +238,10 @@ def precision_recall(real, fake, k: int = 3, batch_size: int = 1024) -> Precisio
 
 
 def _as_features(x, name: str) -> Tensor:
-    if isinstance(x, Tensor):
-        x = x.detach().cpu()
-    x = torch.as_tensor(x, dtype=torch.float64)
-    x = x.reshape(x.shape[0], -1) if x.dim() > 2 else x
-    if x.dim() != 2 or x.shape[0] < 2 or x.shape[1] == 0:
+    """:func:`_as_points` of ``x`` flattened to (N, d), at least 2 rows, all finite."""
+    x = torch.as_tensor(x.detach().cpu() if isinstance(x, Tensor) else x)
+    x = _as_points(x.reshape(x.shape[0], -1) if x.dim() > 2 else x, name)
+    if x.shape[0] < 2:
         raise ValueError(f"{name} must have shape (N, d) with N >= 2, got {tuple(x.shape)}")
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} holds NaN or inf.")
@@ -621,7 +619,7 @@ def _inception_weights() -> Path:
 
 
 def _download(url: str, path: Path, timeout: float) -> None:
-    """Fetch ``url`` into ``path``: all of it, checked, or nothing (temporary file, then rename).
+    """Fetch ``url`` into ``path``: all of it, checked, or nothing (:func:`gancourse.checkpoint.atomic_write`).
 
     ``timeout`` bounds each wait for the server (connecting, and every read), so a proxy
     that never answers fails after ``timeout`` seconds. The file's name ends in the first
@@ -629,22 +627,17 @@ def _download(url: str, path: Path, timeout: float) -> None:
     """
     expected = path.stem.rsplit("-", 1)[-1]
     opener = urllib.request.build_opener()  # reads the proxy variables now, not at first use
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out, opener.open(url, timeout=timeout) as response:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-        if not digest.hexdigest().startswith(expected):
-            raise ValueError(
-                f"what arrived is not that file (its SHA-256 begins {digest.hexdigest()[:8]}, "
-                f"not {expected}; a truncated download or a proxy's error page)"
-            )
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with opener.open(url, timeout=timeout) as response:
+        content = bytearray()
+        while chunk := response.read(1 << 20):
+            content += chunk
+    digest = hashlib.sha256(content).hexdigest()
+    if not digest.startswith(expected):
+        raise ValueError(
+            f"what arrived is not that file (its SHA-256 begins {digest[:8]}, "
+            f"not {expected}; a truncated download or a proxy's error page)"
+        )
+    atomic_write(path, bytes(content))
 
 
 def _download_failure(err: BaseException, timeout: float) -> str:
