@@ -9,6 +9,7 @@ Modules, one concept each:
 - :mod:`gancourse.train`      one training loop for every loss in the course
 - :mod:`gancourse.metrics`    mode coverage, an Earth-Mover distance (Sinkhorn), Fréchet classifier and Inception distances
 - :mod:`gancourse.transposed` transposed convolution by hand
+- :mod:`gancourse.conditional` class-conditional GANs: pairs (image, label) as tensors, the class read from the noise
 - :mod:`gancourse.viz`        sample grids, density plots, training curves, animations
 - :mod:`gancourse.budget`     the ``GANCOURSE_BUDGET`` knob (smoke / book / full) and ``GANCOURSE_SEED``
 - :mod:`gancourse.device`     CPU / CUDA / MPS / ``torch.accelerator`` selection, CPU threads

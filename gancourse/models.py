@@ -236,10 +236,18 @@ def dcgan_init(module: nn.Module) -> None:
 MODEL_CLASSES = {cls.__name__: cls for cls in (MLPGenerator, MLPDiscriminator, DCGANGenerator, DCGANDiscriminator, WGANCritic)}
 
 
+def course_models() -> dict[str, type[nn.Module]]:
+    """Every course model a checkpoint can rebuild: :data:`MODEL_CLASSES` and the conditional
+    models of :mod:`gancourse.conditional` (which builds on this module, hence imported here)."""
+    from . import conditional
+
+    return {**MODEL_CLASSES, **conditional.MODEL_CLASSES}
+
+
 def describe(model: nn.Module) -> dict:
     """``{"class": name, "args": constructor arguments}`` of a course model, as a checkpoint stores it."""
     name = type(model).__name__
-    if name not in MODEL_CLASSES or not hasattr(model, "init_args"):
+    if name not in course_models() or not hasattr(model, "init_args"):
         return {"class": name, "args": None}  # a network of the reader's own: not rebuildable
     return {"class": name, "args": dict(model.init_args)}
 
@@ -247,12 +255,13 @@ def describe(model: nn.Module) -> dict:
 def rebuild(description: dict) -> nn.Module:
     """A fresh (untrained) model from :func:`describe`'s record; load the weights into it next."""
     name, args = description.get("class"), description.get("args")
-    if name not in MODEL_CLASSES or not isinstance(args, dict):
+    classes = course_models()
+    if name not in classes or not isinstance(args, dict):
         raise ValueError(
-            f"cannot rebuild a {name!r} network: only the course's models ({', '.join(MODEL_CLASSES)}) "
+            f"cannot rebuild a {name!r} network: only the course's models ({', '.join(classes)}) "
             "are recorded with their constructor arguments. Build it yourself and load its state dict."
         )
-    return MODEL_CLASSES[name](**args)
+    return classes[name](**args)
 
 
 def count_parameters(model: nn.Module) -> int:

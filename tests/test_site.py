@@ -271,3 +271,24 @@ def test_previous_and_next_links_walk_the_book_in_toc_order(site_html):
 
     assert walk(PAGES[0], "right-next") == PAGES
     assert walk(PAGES[-1], "left-prev") == PAGES[::-1]
+
+
+def test_the_which_is_real_quiz_reveals_each_answer_on_click(site_html, desktop, screenshots):
+    """Chapter 10's quiz works on the static page: every answer is hidden until its summary is
+    clicked, then shows the key the notebook wrote (real or generated)."""
+    name = "chapters/10_conditional_gans"
+    assert (site_html / f"{name}.html").exists(), f"{name} was not built: is it listed in _toc.yml?"
+    page = desktop.open(f"{name}.html")
+    answers = page.locator("details.ch10-quiz-answer")
+    assert answers.count() == 8, f"{name}: the quiz has {answers.count()} answers, not 8"
+    keys = [answers.nth(i).get_attribute("data-answer") for i in range(answers.count())]
+    assert sorted(keys) == ["generated"] * 4 + ["real"] * 4, keys
+    for i, key in enumerate(keys):
+        answer = answers.nth(i)
+        text = answer.locator("p")
+        assert not text.is_visible(), f"{name}: answer {i + 1} shows before it is clicked"
+        answer.locator("summary").click()
+        assert text.is_visible(), f"{name}: answer {i + 1} stays hidden after a click"
+        assert text.inner_text().lower().startswith(key), f"answer {i + 1}: {text.inner_text()!r} for {key!r}"
+    page.locator("div.ch10-quiz").screenshot(path=screenshots / "quiz-revealed.png")
+    assert not desktop.problems, f"{name}: " + "\n".join(desktop.problems)

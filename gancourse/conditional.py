@@ -1,0 +1,224 @@
+"""Class-conditional GANs (Mirza & Osindero, 2014): a GAN on the joint space of pairs (x, y).
+
+The discriminator compares :math:`p_{data}(x, y)` with :math:`p_g(x, y) = p(y)\\,p_g(x \\mid y)`;
+at the optimum of the game on pairs, :math:`p_g(x \\mid y) = p_{data}(x \\mid y)` for every class
+(chapter 10). The course trains it with the ordinary loop, :func:`gancourse.train.train`,
+because a pair travels as one tensor, the image with ``C`` one-hot planes behind it:
+
+.. code-block:: text
+
+    pair (x, y)  ->  tensor (N, 1 + C, 28, 28):  channel 0 = x,  channel 1 + y = 1,  other planes = 0
+
+- :class:`LabelledImages`: real pairs, drawn with replacement (a sampler for the loop).
+- :class:`ConditionalGenerator`: reads its class from the first noise coordinate,
+  :math:`y = \\lfloor C\\,\\Phi(z_0) \\rfloor`, so that :math:`z \\sim \\mathcal N(0, I)` gives
+  uniform classes and :meth:`ConditionalGenerator.noise_for` can ask for a class.
+- :class:`ConditionalDiscriminator`: the DCGAN discriminator over the 1 + C channels
+  (conditioning by concatenation).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from . import models
+
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def _check_labels(y: Tensor, num_classes: int) -> Tensor:
+    """``y`` as int64 (N,), or one clear error line."""
+    y = torch.as_tensor(y)
+    if y.dim() != 1 or y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise ValueError(f"labels must be integers of shape (N,), got dtype {y.dtype} and shape {tuple(y.shape)}")
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1} (num_classes={num_classes}), got {int(y.min())}..{int(y.max())}")
+    return y.long()
+
+
+def join(x: Tensor, y: Tensor, num_classes: int) -> Tensor:
+    """The pair tensor of images and labels: x, then C planes with 1 on plane y and 0 elsewhere.
+
+    Args:
+        x: images (N, 1, 28, 28) in [-1, 1].
+        y: labels (N,), integers in 0..C-1.
+        num_classes: C.
+
+    Returns:
+        (N, 1 + C, 28, 28), on x's device and dtype.
+
+    Introduced in chapter 10.
+    """
+    if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+        raise ValueError(f"images must have shape (N, 1, 28, 28), got {tuple(x.shape)}")
+    y = _check_labels(y, num_classes).to(x.device)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"{x.shape[0]} images but {y.shape[0]} labels")
+    planes = F.one_hot(y, num_classes).to(x.dtype)[:, :, None, None]  # (N, C, 1, 1)
+    return torch.cat([x, planes.expand(-1, -1, *x.shape[2:])], dim=1)
+
+
+def images(pairs: Tensor) -> Tensor:
+    """The images of a pair tensor (N, 1 + C, 28, 28): channel 0, shape (N, 1, 28, 28).
+
+    Introduced in chapter 10.
+    """
+    return pairs[:, :1]
+
+
+def labels(pairs: Tensor) -> Tensor:
+    """The labels of a pair tensor: the index of the plane that holds ones, shape (N,).
+
+    Introduced in chapter 10.
+    """
+    return pairs[:, 1:, 0, 0].argmax(dim=1)
+
+
+def class_of(z0: Tensor, num_classes: int) -> Tensor:
+    """The class the generator reads from its first noise coordinate (inverse-CDF rule).
+
+    .. math:: y = \\lfloor C\\,\\Phi(z_0) \\rfloor \\in \\{0, \\dots, C - 1\\}
+
+    With :math:`z_0 \\sim \\mathcal N(0, 1)`, :math:`\\Phi(z_0) \\sim U(0, 1)`, so every class has
+    probability 1/C. (``min(., C - 1)`` only catches :math:`\\Phi(z_0)` rounded to 1.0.)
+
+    Introduced in chapter 10.
+    """
+    u = torch.special.ndtr(_precise(z0))
+    return (u * num_classes).floor().long().clamp(0, num_classes - 1)
+
+
+def _precise(t: Tensor) -> Tensor:
+    """``t`` in float64 where the device has it (MPS has not: float32 there)."""
+    return t.float() if t.device.type == "mps" else t.double()
+
+
+def class_coordinate(y: Tensor, num_classes: int) -> Tensor:
+    """The first noise coordinate that asks for class y: the middle of its interval of u.
+
+    .. math:: z_0 = \\Phi^{-1}\\bigl((y + \\tfrac12)/C\\bigr)
+
+    Introduced in chapter 10.
+    """
+    y = _check_labels(y, num_classes)
+    return torch.special.ndtri((y.double() + 0.5) / num_classes).float()
+
+
+class LabelledImages:
+    """Real pairs (x, y) drawn uniformly with replacement from labelled images: a sampler
+    ``.sample(n, generator=...)`` for :func:`gancourse.train.train`.
+
+    Only the drawn batch is turned into a pair tensor, so the memory of the one-hot planes
+    is per batch, not per dataset. The class marginal of the draws is the dataset's label
+    frequencies.
+
+    Args:
+        x: images (N, 1, 28, 28) in [-1, 1].
+        y: labels (N,), integers in 0..num_classes-1.
+        num_classes: C.
+
+    Introduced in chapter 10.
+    """
+
+    def __init__(self, x: Tensor, y: Tensor, num_classes: int = 10):
+        if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+            raise ValueError(f"images must have shape (N, 1, 28, 28), got {tuple(x.shape)}")
+        y = _check_labels(y, num_classes)
+        if y.shape[0] != x.shape[0] or x.shape[0] == 0:
+            raise ValueError(f"need as many labels as images (at least one), got {x.shape[0]} images and {y.shape[0]} labels")
+        self.x, self.y, self.num_classes = x, y, num_classes
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def class_frequencies(self) -> Tensor:
+        """:math:`p_{data}(y)`: the fraction of images in each class, shape (C,)."""
+        return torch.bincount(self.y, minlength=self.num_classes).double() / len(self)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` pairs, shape (n, 1 + C, 28, 28)."""
+        idx = torch.randint(len(self), (n,), generator=generator)
+        return join(self.x[idx], self.y[idx], self.num_classes)
+
+
+class ConditionalGenerator(models.DCGANGenerator):
+    """G: z -> pair (x, y). The class comes from the noise, the image from the class and the noise.
+
+    .. math::
+
+        z = (z_0, z_{1:d}) \\sim \\mathcal N(0, I_{1+d}), \\qquad
+        y = \\lfloor C\\,\\Phi(z_0) \\rfloor, \\qquad
+        x = G_{DCGAN}\\bigl([z_{1:d}, \\operatorname{onehot}(y)]\\bigr)
+
+    and the output is :func:`join` (x, y). Its class prior is uniform, :math:`p_g(y) = 1/C`.
+    The attribute ``z_dim`` = 1 + ``noise_dim`` is the whole noise vector's length, which is
+    what the training loop draws.
+
+    Args:
+        noise_dim: d, the noise besides the class coordinate.
+        num_classes: C.
+        ngf: width of the DCGAN generator (:class:`gancourse.models.DCGANGenerator`), whose
+            input is the d noise numbers and the C one-hot numbers.
+
+    Introduced in chapter 10.
+    """
+
+    @models.remembers_arguments
+    def __init__(self, noise_dim: int = 100, num_classes: int = 10, ngf: int = 64):
+        if noise_dim < 1 or num_classes < 2:
+            raise ValueError(f"need noise_dim >= 1 and num_classes >= 2, got {noise_dim} and {num_classes}")
+        super().__init__(z_dim=noise_dim + num_classes, ngf=ngf)
+        self.noise_dim, self.num_classes = noise_dim, num_classes
+        self.z_dim = 1 + noise_dim
+
+    def forward(self, z: Tensor) -> Tensor:
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"noise must have shape (N, {self.z_dim}) (class coordinate + {self.noise_dim}), got {tuple(z.shape)}")
+        y = class_of(z[:, 0], self.num_classes)
+        onehot = F.one_hot(y, self.num_classes).to(z.dtype)
+        h = torch.cat([z[:, 1:], onehot], dim=1)  # (N, d + C)
+        x = self.net(h[:, :, None, None])  # (N, 1, 28, 28)
+        return join(x, y, self.num_classes)
+
+    def noise_for(self, y: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Noise vectors that ask for the classes ``y`` (N,): :func:`class_coordinate` in z_0,
+        the rest ~ N(0, I). Shape (N, z_dim); decode them with :func:`gancourse.train.decode`."""
+        y = _check_labels(y, self.num_classes)
+        z = torch.randn(y.shape[0], self.z_dim, generator=generator)
+        z[:, 0] = class_coordinate(y, self.num_classes)
+        return z
+
+
+class ConditionalDiscriminator(models.DCGANDiscriminator):
+    """D: pair (x, y) -> logit. The DCGAN discriminator over 1 + C input channels.
+
+    Concatenating the one-hot planes to the image makes the first convolution add a learnt,
+    class-dependent map to its output, so every later layer can judge the image *as a
+    member of class y*: D estimates :math:`D(x, y) = p_{data}(x, y)/(p_{data}(x, y) + p_g(x, y))`.
+
+    Args:
+        num_classes: C.
+        ndf: width of :class:`gancourse.models.DCGANDiscriminator`.
+
+    Introduced in chapter 10.
+    """
+
+    @models.remembers_arguments
+    def __init__(self, num_classes: int = 10, ndf: int = 64):
+        if num_classes < 2:
+            raise ValueError(f"need num_classes >= 2, got {num_classes}")
+        super().__init__(ndf=ndf, channels=1 + num_classes)
+        self.num_classes = num_classes
+
+    def forward(self, pairs: Tensor) -> Tensor:
+        if pairs.dim() != 4 or tuple(pairs.shape[1:]) != (1 + self.num_classes, 28, 28):
+            raise ValueError(
+                f"expected pairs of shape (N, {1 + self.num_classes}, 28, 28) (image + {self.num_classes} "
+                f"one-hot planes, see conditional.join), got {tuple(pairs.shape)}"
+            )
+        return super().forward(pairs)
+
+
+MODEL_CLASSES = {cls.__name__: cls for cls in (ConditionalGenerator, ConditionalDiscriminator)}

@@ -1,0 +1,132 @@
+"""The class-conditional GAN: pairs as tensors, a uniform class prior read from the noise,
+classes on request, and training, checkpoints and resume through the ordinary loop."""
+
+import math
+
+import pytest
+import torch
+
+from gancourse import checkpoint, conditional, train
+
+C = 10
+
+
+def tiny_pair(seed=0, num_classes=C):
+    torch.manual_seed(seed)
+    G = conditional.ConditionalGenerator(noise_dim=6, num_classes=num_classes, ngf=4)
+    D = conditional.ConditionalDiscriminator(num_classes=num_classes, ndf=4)
+    return G, D
+
+
+def fake_labelled_images(n=120, num_classes=C, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, 28, 28, generator=g) * 2 - 1, torch.arange(n) % num_classes
+
+
+def test_a_pair_is_the_image_and_exact_one_hot_planes():
+    x, y = fake_labelled_images(12)
+    pairs = conditional.join(x, y, C)
+    assert pairs.shape == (12, 1 + C, 28, 28)
+    assert torch.equal(conditional.images(pairs), x)
+    assert torch.equal(conditional.labels(pairs), y)
+    planes = pairs[:, 1:]
+    assert set(planes.unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(planes.sum(dim=1), torch.ones(12, 28, 28))  # exactly one plane of ones
+    assert torch.equal(planes[torch.arange(12), y], torch.ones(12, 28, 28))
+
+
+def test_shapes_of_the_generator_and_the_discriminator():
+    G, D = tiny_pair()
+    assert G.z_dim == 7 and isinstance(G.z_dim, int)  # the class coordinate + noise_dim
+    pairs = G(torch.randn(5, G.z_dim))
+    assert pairs.shape == (5, 1 + C, 28, 28)
+    x = conditional.images(pairs)
+    assert x.min() >= -1 and x.max() <= 1
+    assert D(pairs).shape == (5,)
+    assert train.generate(G, 3, seed=0).shape == (3, 1 + C, 28, 28)
+
+
+def test_the_class_prior_is_uniform():
+    """y = floor(C Phi(z_0)) with z_0 ~ N(0, 1): a chi-square test on 200,000 draws
+    (99.9 % quantile of chi-square with 9 degrees of freedom: 27.88), and the generator's
+    own classes on N(0, I) noise."""
+    n = 200_000
+    z0 = torch.randn(n, generator=torch.Generator().manual_seed(0))
+    counts = torch.bincount(conditional.class_of(z0, C), minlength=C).double()
+    assert counts.sum() == n
+    chi2 = ((counts - n / C) ** 2 / (n / C)).sum().item()
+    assert chi2 < 27.88, counts
+    G, _ = tiny_pair()
+    y = conditional.labels(train.generate(G, 4_000, seed=1))
+    assert torch.bincount(y, minlength=C).min() > 300  # 400 expected per class
+
+
+def test_the_class_intervals_are_the_quantiles_of_the_normal():
+    """Class k is read from z_0 in [Phi^-1(k/C), Phi^-1((k+1)/C)): check at the boundaries."""
+    k = torch.arange(1, C)
+    edges = torch.special.ndtri(k.double() / C)
+    assert torch.equal(conditional.class_of(edges + 1e-9, C), k)
+    assert torch.equal(conditional.class_of(edges - 1e-9, C), k - 1)
+    assert torch.equal(conditional.class_of(torch.tensor([-40.0, 40.0]), C), torch.tensor([0, C - 1]))
+
+
+def test_noise_for_gives_the_requested_classes():
+    G, _ = tiny_pair()
+    y = torch.tensor([3, 0, 9, 9, 5, 1])
+    z = G.noise_for(y, generator=torch.Generator().manual_seed(2))
+    assert z.shape == (6, G.z_dim)
+    assert torch.equal(conditional.class_of(z[:, 0], C), y)
+    assert torch.equal(conditional.labels(train.decode(G, z)), y)
+    # z_0 is the middle of its class's interval of u = Phi(z_0)
+    u = torch.special.ndtr(z[:, 0].double())
+    assert torch.allclose(u, (y.double() + 0.5) / C, atol=1e-6)
+
+
+def test_labelled_images_sample_pairs_with_replacement():
+    x, y = fake_labelled_images(30)
+    real = conditional.LabelledImages(x, y, C)
+    assert torch.allclose(real.class_frequencies(), torch.full((C,), 0.1, dtype=torch.float64))
+    pairs = real.sample(64, generator=torch.Generator().manual_seed(0))
+    assert pairs.shape == (64, 1 + C, 28, 28)
+    # each drawn image comes with its own label
+    index = [int((x == image).flatten(1).all(1).nonzero()) for image in conditional.images(pairs)]
+    assert torch.equal(conditional.labels(pairs), y[index])
+    again = real.sample(64, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(pairs, again)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: conditional.LabelledImages(*fake_labelled_images(20, num_classes=11), 10), "labels must lie in 0..9"),
+        (lambda: conditional.LabelledImages(torch.zeros(4, 1, 28, 28), torch.zeros(3, dtype=torch.long)), "4 images and 3 labels"),
+        (lambda: conditional.LabelledImages(torch.zeros(4, 28, 28), torch.zeros(4, dtype=torch.long)), r"shape \(N, 1, 28, 28\)"),
+        (lambda: conditional.join(torch.zeros(2, 1, 28, 28), torch.tensor([0.0, 1.0]), C), "labels must be integers"),
+        (lambda: tiny_pair()[0].noise_for(torch.tensor([2, -1])), r"labels must lie in 0..9"),
+        (lambda: tiny_pair()[0](torch.randn(2, 6)), r"noise must have shape \(N, 7\)"),
+        (lambda: tiny_pair()[1](torch.randn(2, 1, 28, 28)), r"expected pairs of shape \(N, 11, 28, 28\)"),
+    ],
+)
+def test_bad_input_gets_one_clear_line(call, message):
+    with pytest.raises(ValueError, match=message) as error:
+        call()
+    assert "\n" not in str(error.value)
+
+
+def test_training_checkpoints_rebuilds_and_resumes_exactly(tmp_path):
+    real = conditional.LabelledImages(*fake_labelled_images(), C)
+    config = dict(batch_size=16, progress=False, checkpoint_every=3)
+    G, D = tiny_pair()
+    whole = train.train(G, D, real, train.TrainConfig(steps=8, **config), checkpoint_dir=tmp_path / "a")
+    assert whole.step == 8 and all(math.isfinite(v) for v in whole.history["loss_D"])
+    G1, D1 = tiny_pair()
+    train.train(G1, D1, real, train.TrainConfig(steps=3, **config), checkpoint_dir=tmp_path / "b")
+    G2, D2 = tiny_pair()
+    resumed = train.train(G2, D2, real, train.TrainConfig(steps=8, **config), checkpoint_dir=tmp_path / "b", resume=True)
+    assert resumed.history == whole.history
+    # the checkpoint alone rebuilds both models
+    G3, D3 = checkpoint.load_models(tmp_path / "a" / train.CHECKPOINT_NAME)
+    assert type(G3) is conditional.ConditionalGenerator and G3.init_args == G.init_args
+    assert type(D3) is conditional.ConditionalDiscriminator and D3.init_args == D.init_args
+    z = G.noise_for(torch.arange(C), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(train.decode(G3, z), train.decode(G, z))
