@@ -1,9 +1,10 @@
 """Score a trained DCGAN run: its Fréchet classifier distance (FCD) against the real-vs-real floor.
 
-The protocol is chapter 5's: a :class:`gancourse.metrics.FeatureClassifier` trained on 3,000
-labelled Fashion-MNIST images, then the FCD between N generated images and the last N
-training images, and between those and the N before them (the floor, the value two real
-sets of that size reach). The generator is rebuilt from the checkpoint alone.
+The protocol is that of the course's reference generators (:func:`gancourse.reference.score`):
+a :class:`gancourse.metrics.FeatureClassifier` trained on 3,000 labelled Fashion-MNIST images,
+then the FCD between N generated images and the last N training images, and between those and
+the N before them (the floor, the value two real sets of that size reach). The generator is
+rebuilt from the checkpoint alone.
 
     python benchmarks/score_run.py runs/dcgan/checkpoint.pt --n 5000 --json score.json
 """
@@ -14,7 +15,7 @@ import argparse
 import json
 import time
 
-from gancourse import checkpoint, data, metrics, train
+from gancourse import checkpoint, reference
 
 
 def main() -> None:
@@ -29,16 +30,10 @@ def main() -> None:
     t0 = time.perf_counter()
     G, _ = checkpoint.load_models(args.checkpoint)
     step = checkpoint.load_checkpoint(args.checkpoint)["step"]
-    x_lab, y_lab = data.fashion_mnist(labels=True, limit=3_000)
-    classifier = metrics.train_feature_classifier(x_lab, y_lab, steps=args.classifier_steps, device=args.device)
-    x_train = data.fashion_mnist()
-    x_ref, x_ref_2 = x_train[-args.n :], x_train[-2 * args.n : -args.n]
-    x_gen = train.generate(G.to(next(classifier.parameters()).device), args.n, seed=1)
-    floor = metrics.frechet_classifier_distance(x_ref, x_ref_2, classifier)
-    fcd = metrics.frechet_classifier_distance(x_ref, x_gen, classifier)
-    figures = {"checkpoint": args.checkpoint, "step": step, "n": args.n, "fcd": fcd, "floor": floor,
-               "ratio": fcd / floor, "seconds": time.perf_counter() - t0}  # fmt: skip
-    print(f"{args.checkpoint} (step {step}): FCD {fcd:.3f}, floor {floor:.3f} ({fcd / floor:.1f} x), {args.n:,} images each")
+    score = reference.score(G.to(args.device or "cpu"), args.n, args.classifier_steps, device=args.device)
+    figures = {"checkpoint": args.checkpoint, "step": step, **score, "seconds": time.perf_counter() - t0}
+    print(f"{args.checkpoint} (step {step}): FCD {score['fcd']:.3f}, floor {score['floor']:.3f} "
+          f"({score['ratio']:.1f} x), {args.n:,} images each")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)

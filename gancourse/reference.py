@@ -1,0 +1,164 @@
+"""Reference generators: the course's full-budget runs, shipped with the package.
+
+The chapters train at the ``book`` budget to show the process; what a full run reaches is
+shown with these generators, trained by the course's own command (``python -m gancourse
+train --preset ... --budget full``) and shipped in ``gancourse/references/``, so that they
+load offline, here and on Colab. Each reference is two files:
+
+    <name>.pt     the generator's class, constructor arguments and weights (half precision),
+                  a plain dictionary that ``torch.load(..., weights_only=True)`` reads
+    <name>.json   its provenance: the command and commit that trained it, the steps and
+                  images seen, the device, the wall time, its Fréchet classifier distance
+                  and the real-vs-real floor (:func:`score`), and the SHA-256 of the .pt file
+
+``load_reference("dcgan")`` returns the generator; ``provenance("dcgan")`` the record.
+``tools/export_reference.py`` writes both files from a finished run folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import checkpoint, data, metrics, models, train
+
+FORMAT = "gancourse-reference-v1"
+REFERENCES = ("dcgan", "wgan-gp-fashion")  # named after the presets that trained them
+
+
+def folder() -> Path:
+    """Where the package keeps its reference generators."""
+    return Path(str(resources.files("gancourse") / "references"))
+
+
+def provenance(name: str, where: str | os.PathLike | None = None) -> dict:
+    """The record of how the reference ``name`` was trained and how it scores.
+
+    Raises:
+        ValueError: ``name`` is not a reference.
+        FileNotFoundError: its files are missing (an incomplete installation).
+
+    Introduced in chapter 5.
+    """
+    path = _path(name, where, ".json")
+    return json.loads(path.read_text())
+
+
+def load_reference(name: str, device=None, where: str | os.PathLike | None = None) -> nn.Module:
+    """The reference generator ``name`` in float32, in eval mode, on ``device`` (default: the CPU).
+
+    The weights are read with ``weights_only=True`` after their SHA-256 is checked against
+    the provenance record; ``where`` is a folder to read instead of the package's.
+
+    Raises:
+        ValueError: ``name`` is not a reference.
+        FileNotFoundError, checkpoint.CheckpointError: a missing or damaged file.
+
+    Introduced in chapter 5.
+    """
+    record = provenance(name, where)
+    path = _path(name, where, ".pt")
+    raw = path.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != record.get("sha256"):
+        raise checkpoint.CheckpointError(
+            f"{path} does not match its provenance record (SHA-256); reinstall gancourse to restore it."
+        )
+    saved = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise checkpoint.CheckpointError(f"{path} is not a gancourse reference generator ({FORMAT}).")
+    G = models.rebuild(saved["model"])
+    checkpoint.check_compatible(G, saved["G"], "generator", path)
+    G.load_state_dict(saved["G"])  # copy_ turns the half-precision tensors back into float32
+    return G.eval().to(device or "cpu")
+
+
+def score(G: nn.Module, n: int = 5_000, classifier_steps: int = 2_000, seed: int = 0, device=None) -> dict:
+    """The Fréchet classifier distance of ``G`` and the real-vs-real floor, by chapter 5's protocol.
+
+    A :class:`gancourse.metrics.FeatureClassifier` trained (``classifier_steps`` steps,
+    ``seed``) on the first 3,000 labelled Fashion-MNIST training images; then the FCD between
+    ``n`` generated images (noise seed 1) and the last ``n`` training images, and between
+    those and the ``n`` before them (the floor, what two real sets of that size reach). The
+    classifier trains on ``device`` (default: the CPU); ``G`` generates where it is.
+
+    Returns:
+        ``{"fcd", "floor", "ratio", "n", "classifier_steps", "classifier_accuracy"}``.
+    """
+    x_lab, y_lab = data.fashion_mnist(labels=True, limit=3_000)
+    classifier = metrics.train_feature_classifier(x_lab, y_lab, steps=classifier_steps, seed=seed, device=device or "cpu")
+    x_test, y_test = data.fashion_mnist(train=False, labels=True)
+    x_train = data.fashion_mnist()
+    if not 1 < n <= (len(x_train) - 3_000) // 2:
+        raise ValueError(f"n must lie in 2 .. {(len(x_train) - 3_000) // 2}, got {n}.")
+    x_ref, x_ref_2 = x_train[-n:], x_train[-2 * n : -n]
+    x_gen = train.generate(G, n, seed=1)
+    floor = metrics.frechet_classifier_distance(x_ref, x_ref_2, classifier)
+    fcd = metrics.frechet_classifier_distance(x_ref, x_gen, classifier)
+    return {
+        "fcd": fcd,
+        "floor": floor,
+        "ratio": fcd / floor,
+        "n": n,
+        "classifier_steps": classifier_steps,
+        "classifier_accuracy": metrics.classifier_accuracy(classifier, x_test, y_test),
+    }
+
+
+def export(
+    run: str | os.PathLike, name: str, record: dict, where: str | os.PathLike | None = None,
+    n: int = 5_000, classifier_steps: int = 2_000,
+) -> dict:  # fmt: skip
+    """Write the generator of the finished run folder ``run`` as the reference ``name``.
+
+    ``record`` holds what the run folder cannot tell (the command, the commit, the device,
+    the wall time); the rest is read from the run (its configuration, steps and images
+    seen) or measured here (:func:`score`, and the largest pixel change that half precision
+    makes; ``n`` and ``classifier_steps`` as in :func:`score`). Both files are written
+    atomically, into ``where`` or the package's folder. Returns the full provenance record.
+    """
+    run = Path(run)
+    state = checkpoint.load_checkpoint(run / train.CHECKPOINT_NAME)
+    G, _ = checkpoint.load_models(run / train.CHECKPOINT_NAME)
+    config = json.loads((run / "config.json").read_text())
+    resolved = config["resolved_train"]
+    half = {key: value.half() if value.is_floating_point() else value for key, value in G.state_dict().items()}
+    G_half = models.rebuild(models.describe(G))
+    G_half.load_state_dict(half)
+    z = torch.randn(256, G.z_dim, generator=torch.Generator().manual_seed(0))
+    rounding = (train.decode(G, z) - train.decode(G_half.eval(), z)).abs().max().item()
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "model": models.describe(G), "G": half}, buffer)
+    raw = buffer.getvalue()
+    full = {
+        "name": name,
+        **record,
+        "steps": state["step"],
+        "images_seen": state["step"] * resolved["k"] * resolved["batch_size"],  # real images through D
+        "config": {key: config[key] for key in ("dataset", "model", "z_dim", "ngf", "ndf", "init_seed")},
+        "train": resolved,
+        "half_precision_max_pixel_change": rounding,
+        "score": score(G, n, classifier_steps),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "bytes": len(raw),
+    }
+    out = Path(where) if where is not None else folder()
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint.atomic_write(out / f"{name}.pt", raw)
+    checkpoint.atomic_write(out / f"{name}.json", json.dumps(full, indent=2) + "\n")
+    return full
+
+
+def _path(name: str, where, suffix: str) -> Path:
+    if where is None and name not in REFERENCES:
+        raise ValueError(f"unknown reference {name!r}; choose one of {', '.join(REFERENCES)}.")
+    path = (Path(where) if where is not None else folder()) / f"{name}{suffix}"
+    if not path.is_file():
+        raise FileNotFoundError(f"the reference {name!r} is missing ({path}); reinstall gancourse to restore it.")
+    return path

@@ -1,0 +1,70 @@
+"""The reference generators shipped with the package: they load offline, generate, score as
+their records say, and a damaged or unknown one is refused with one clear line."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gancourse import checkpoint, reference, train
+
+# The FCD of each reference over its real-vs-real floor must stay below this bound, by the
+# protocol of the test below (1,000 images, a 300-step classifier). Measured here: 1.67 for
+# the DCGAN, 5.59 for the WGAN-GP; the bounds leave room for other kernels and versions.
+RATIO_BOUND = {"dcgan": 4.0, "wgan-gp-fashion": 12.0}
+
+RECORD_FIELDS = {"name", "command", "commit", "device", "wall_seconds", "steps", "images_seen", "config",
+                 "train", "score", "sha256", "bytes", "half_precision_max_pixel_change"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", reference.REFERENCES)
+def test_a_reference_loads_offline_generates_images_and_has_its_record(name):
+    record = reference.provenance(name)
+    assert RECORD_FIELDS <= set(record) and record["name"] == name
+    assert "PLACEHOLDER" not in json.dumps(record)
+    raw = (reference.folder() / f"{name}.pt").read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == record["sha256"] and len(raw) == record["bytes"]
+    G = reference.load_reference(name)
+    assert not G.training and all(p.dtype == torch.float32 for p in G.parameters())
+    x = train.generate(G, 16, seed=0)
+    assert x.shape == (16, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert x.std(dim=0).mean() > 0.05  # different noise, different images
+
+
+@pytest.mark.parametrize("name", reference.REFERENCES)
+def test_a_reference_scores_below_its_bound(name):
+    score = reference.score(reference.load_reference(name), n=1_000, classifier_steps=300)
+    assert score["ratio"] < RATIO_BOUND[name], score
+
+
+def test_export_and_load_round_trip(tmp_path):
+    """A smoke run exported and loaded back: its images differ from the float32 generator's
+    by no more than the record's half-precision change (plus float32 rounding)."""
+    run = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "gancourse", "train", "--preset", "dcgan", "--budget", "smoke",
+                           "--out", run, "--no-progress"], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    record = reference.export(run, "dcgan", {"command": "test"}, where=tmp_path / "ref", n=200, classifier_steps=20)
+    assert record["steps"] == 5 and record["images_seen"] == 5 * 128 and record["score"]["n"] == 200
+    G_run, _ = checkpoint.load_models(run / "checkpoint.pt")
+    G_ref = reference.load_reference("dcgan", where=tmp_path / "ref")
+    change = (train.generate(G_run, 64, seed=3) - train.generate(G_ref, 64, seed=3)).abs().max().item()
+    assert 0 < change <= 2 * record["half_precision_max_pixel_change"] + 1e-6
+
+
+def test_a_damaged_or_unknown_reference_is_refused_with_one_line(tmp_path):
+    for name in reference.REFERENCES:
+        (tmp_path / f"{name}.json").write_bytes((reference.folder() / f"{name}.json").read_bytes())
+        raw = bytearray((reference.folder() / f"{name}.pt").read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        (tmp_path / f"{name}.pt").write_bytes(bytes(raw))
+        with pytest.raises(checkpoint.CheckpointError, match="reinstall gancourse") as err:
+            reference.load_reference(name, where=tmp_path)
+        assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="unknown reference 'stylegan'; choose one of dcgan"):
+        reference.load_reference("stylegan")
+    with pytest.raises(FileNotFoundError, match="reinstall gancourse"):
+        reference.provenance("dcgan", where=tmp_path / "nowhere")
