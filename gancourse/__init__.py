@@ -7,7 +7,8 @@ Modules, one concept each:
 - :mod:`gancourse.data`       toy 2-D mixtures, 1-D Gaussians, Fashion-MNIST / MNIST
 - :mod:`gancourse.models`     MLP and DCGAN generators, discriminators and critics
 - :mod:`gancourse.train`      one training loop for every loss in the course
-- :mod:`gancourse.metrics`    mode coverage, an Earth-Mover distance (Sinkhorn), Fréchet classifier and Inception distances
+- :mod:`gancourse.metrics`    mode coverage, an Earth-Mover distance (Sinkhorn), Fréchet classifier and Inception
+  distances, precision and recall, density and coverage, nearest neighbours
 - :mod:`gancourse.transposed` transposed convolution by hand
 - :mod:`gancourse.conditional` class-conditional GANs: pairs (image, label) as tensors, the class read from the noise
 - :mod:`gancourse.viz`        sample grids, density plots, training curves, animations
@@ -16,6 +17,7 @@ Modules, one concept each:
 - :mod:`gancourse.parallel`   independent runs (seeds) side by side in worker processes
 - :mod:`gancourse.distributed` one run on several GPUs (or CPUs) under ``torchrun``: DistributedDataParallel
 - :mod:`gancourse.runs`       the course's experiments as presets; the mode-collapse remedies
+- :mod:`gancourse.reference`  the full-budget generators shipped with the package, with their provenance
 - :mod:`gancourse.site`       building the website: static figures, numbers glued into the text
 
 Nothing runs at import time; import the module you need.

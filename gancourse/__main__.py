@@ -189,7 +189,7 @@ def _sample(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import checkpoint, train, viz
+    from . import checkpoint, conditional, train, viz
     from .runs import png_bytes
 
     out = Path(args.out)
@@ -207,6 +207,8 @@ def _sample(args) -> int:
         )
     G, _ = checkpoint.load_models(args.checkpoint)
     x = train.generate(G, args.n, seed=args.seed)
+    if isinstance(G, conditional.ConditionalGenerator):  # pairs: keep the images, drop the label planes
+        x = conditional.images(x)
     if x.dim() == 4:
         fig = viz.show_grid(x, nrow=math.ceil(math.sqrt(args.n))).figure
     else:

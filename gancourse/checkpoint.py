@@ -149,7 +149,7 @@ def load_models(path: str | os.PathLike) -> tuple[torch.nn.Module, torch.nn.Modu
     """G and D rebuilt from a checkpoint alone: their classes, constructor arguments and weights.
 
     The models come back on the CPU in eval mode. Only the course's own networks
-    (:data:`gancourse.models.MODEL_CLASSES`) can be rebuilt this way.
+    (:func:`gancourse.models.course_models`, the conditional ones included) can be rebuilt this way.
 
     Raises:
         FileNotFoundError, CheckpointError: as :func:`load_checkpoint`, or the checkpoint

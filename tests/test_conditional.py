@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from gancourse import checkpoint, conditional, train
+from gancourse.__main__ import main
 
 C = 10
 
@@ -130,3 +131,7 @@ def test_training_checkpoints_rebuilds_and_resumes_exactly(tmp_path):
     assert type(D3) is conditional.ConditionalDiscriminator and D3.init_args == D.init_args
     z = G.noise_for(torch.arange(C), generator=torch.Generator().manual_seed(0))
     assert torch.equal(train.decode(G3, z), train.decode(G, z))
+    # and `python -m gancourse sample` draws its images (not the label planes) from it
+    png = tmp_path / "grid.png"
+    assert main(["sample", "--checkpoint", str(tmp_path / "a" / train.CHECKPOINT_NAME), "--n", "16", "--out", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
