@@ -569,3 +569,21 @@ def test_nearest_neighbours_finds_copies_at_distance_zero_and_the_nearest_otherw
     assert torch.equal(index, brute.argmin(dim=1)) and torch.allclose(dist, brute.min(dim=1).values)
     with pytest.raises(ValueError, match="same number of features"):
         metrics.nearest_neighbours(torch.rand(3, 5), pool)
+
+
+def test_frechet_distance_on_features_is_the_classifier_distance_of_those_features(classifier, fashion):
+    """The same number as frechet_classifier_distance when given that classifier's features, and
+    the closed form for two Gaussians' sample statistics on constructed features."""
+    x_test = fashion[2]
+    a, b = x_test[:500], x_test[500:900]
+    with torch.no_grad():
+        f_a, f_b = classifier(a), classifier(b)
+    assert metrics.frechet_distance(f_a, f_b) == pytest.approx(metrics.frechet_classifier_distance(a, b, classifier), rel=1e-4)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 3, generator=g, dtype=torch.float64)
+    shifted = 2 * x + torch.tensor([1.0, 0.0, -2.0], dtype=torch.float64)  # same shape, scaled and shifted
+    S = torch.cov(x.T)  # d^2 = |mu_a - mu_b|^2 + tr(S + 4S - 2 * 2S) = |shift + mean(x)|^2 + tr(S)
+    expected = ((shifted.mean(0) - x.mean(0)) ** 2).sum() + S.trace()
+    assert metrics.frechet_distance(x, shifted) == pytest.approx(float(expected), rel=1e-8)
+    with pytest.raises(ValueError, match="3 and 2 features"):
+        metrics.frechet_distance(x, x[:, :2])
