@@ -1,6 +1,7 @@
 """The benchmark scripts run, and report what they promise (tiny runs; the real ones take minutes)."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,29 @@ def test_bench_claims_runs_a_notebook_with_a_seed_and_reads_what_it_glues(tmp_pa
     nbformat.write(nb, path)
     hung = bench.run_chapter(path, {"GANCOURSE_BUDGET": "smoke"}, timeout=2)  # reported, not raised
     assert hung["status"].startswith("FAILED: CellTimeoutError")
+
+
+def test_bench_book_recipe_gives_every_candidate_the_preset_time_and_scores_it(tmp_path):
+    out = tmp_path / "recipe.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/bench_book_recipe.py", "--base-steps", "3", "--seeds", "0", "--only",
+         "width 16, batch 64", "--time-steps", "2", "--rounds", "1", "--jobs", "1", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    per_step, steps = figures["seconds_per_step"], figures["steps"]
+    assert set(steps) == {"preset", "width 16, batch 64"} and steps["preset"] == 3
+    assert steps["width 16, batch 64"] == round(3 * per_step["preset"] / per_step["width 16, batch 64"])
+    assert per_step["width 16, batch 64"] < per_step["preset"]  # a quarter of the width, half the batch
+    ratios = figures["fcd_over_floor"]
+    assert all(len(r) == 1 and r[0] > 1 for r in ratios.values())  # three steps are far from the floor
+    assert "width 16, batch 64" in done.stdout and "FCD / floor by seed" in done.stdout
+
+
+def test_bench_book_recipe_runs_bf16_candidates_only_on_hardware_with_bf16():
+    bench = _load("bench_book_recipe")
+    names = ["preset", "width 16, batch 64", "width 16, batch 64, bf16 + channels-last"]
+    assert bench.runnable(names, bf16=True) == (names, [])
+    assert bench.runnable(names, bf16=False) == (names[:2], names[2:])
+    assert isinstance(bench.native_bf16(), bool)

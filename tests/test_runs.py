@@ -1,6 +1,7 @@
 """Course experiments: presets, the mode-collapse remedies, runs measured side by side in parallel."""
 
 import time
+from dataclasses import fields, replace
 
 import pytest
 import torch
@@ -38,6 +39,19 @@ def test_pacgan_presets_build_the_papers_networks_and_training_set():
     assert sum(isinstance(m, models.Maxout) for m in D.modules()) == 3
     linear = [m for m in G.modules() if isinstance(m, torch.nn.Linear)]
     assert abs(torch.cat([m.weight.flatten() for m in linear]).std().item() - 0.02) < 1e-3  # N(0, 0.02)
+
+
+def test_dcgan_small_is_the_dcgan_preset_with_a_quarter_of_the_width_and_half_the_batch():
+    small, preset = runs.load_config("dcgan-small"), runs.load_config("dcgan")
+    differ = {f.name for f in fields(runs.RunConfig) if getattr(small, f.name) != getattr(preset, f.name)}
+    assert differ == {"ngf", "ndf", "steps", "train"}
+    assert (small.ngf, small.ndf) == (preset.ngf // 4, preset.ndf // 4)
+    small_train, preset_train = small.training_config("book"), preset.training_config("book")
+    assert small_train.batch_size == preset_train.batch_size // 2
+    assert replace(small_train, batch_size=1, steps=1) == replace(preset_train, batch_size=1, steps=1)  # loss, Adam
+    _, G, D = runs.build(small)
+    layers = [m for m in (*G.modules(), *D.modules()) if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)]
+    assert [m.out_channels for m in layers] == [64, 32, 1, 16, 32, 1]  # 4, 2, 1 and 1, 2, 1 times 16
 
 
 def test_train_and_measure_keeps_snapshots_on_the_same_noise():

@@ -1,0 +1,178 @@
+"""Which DCGAN recipe gets furthest in chapter 5's book-budget time on a CPU?
+
+Chapter 5 trains at the book budget in a few minutes on one CPU thread. This script gives
+every candidate recipe the same wall time (that of ``--base-steps`` steps of the ``dcgan``
+preset) and compares the Fréchet classifier distance each reaches, as a multiple of the
+real-vs-real floor, by chapter 5's protocol: 1,000 generated images (noise seed 1) against
+the last 1,000 training images, features of a classifier trained for 300 steps on 3,000
+labelled images (seed 0), floor = the next 1,000 training images against the same set.
+
+1. **Time.** Every candidate trains for ``--time-steps`` steps per round, in rotating order,
+   for ``--rounds`` rounds in this one process (one thread), so that whatever else the
+   machine does hits them alike; the median gives seconds per step and its ratio to the
+   preset's.
+2. **Equal time.** Candidate c trains for ``base_steps * t_preset / t_c`` steps.
+3. **Score.** Each candidate and seed trains in a worker process of one thread
+   (``--jobs`` at a time) and returns its 1,000 images; FCD / floor per seed, and the median.
+
+    python benchmarks/bench_book_recipe.py                      # all candidates, seeds 0-2
+    python benchmarks/bench_book_recipe.py --seeds 0 1 2 3 4 --only preset "width 16, batch 64"
+    python benchmarks/bench_book_recipe.py --time-only --rounds 5
+
+Candidates with bfloat16 autocast run only where the CPU has bf16 in hardware
+(:func:`native_bf16`). All candidates with three seeds take about 35 minutes on two cores.
+The preset ``dcgan-small`` is the winner ("width 16, batch 64"); see ``gancourse/runs.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+
+import torch
+
+from gancourse import data, device, metrics, runs, train
+
+CANDIDATES = {  # name: overrides of the dcgan preset (its own: 64 feature maps, batch 128, Adam 2e-4)
+    "preset": {},
+    "preset, bf16 + channels-last": {"train": {"precision": "bf16", "channels_last": True}},
+    "batch 64": {"train": {"batch_size": 64}},
+    "width 32": {"ngf": 32, "ndf": 32},
+    "width 32, batch 64": {"ngf": 32, "ndf": 32, "train": {"batch_size": 64}},
+    "width 32, batch 64, lr 4e-4": {"ngf": 32, "ndf": 32, "train": {"batch_size": 64, "lr_d": 4e-4, "lr_g": 4e-4}},
+    "width 32, batch 32": {"ngf": 32, "ndf": 32, "train": {"batch_size": 32}},
+    "width 16, batch 64": {"ngf": 16, "ndf": 16, "train": {"batch_size": 64}},
+    "width 16, batch 64, lr 4e-4": {"ngf": 16, "ndf": 16, "train": {"batch_size": 64, "lr_d": 4e-4, "lr_g": 4e-4}},
+    "width 16, batch 32": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32}},
+    "width 8, batch 64": {"ngf": 8, "ndf": 8, "train": {"batch_size": 64}},
+    "width 16, batch 64, bf16 + channels-last": {"ngf": 16, "ndf": 16, "train": {"batch_size": 64, "precision": "bf16", "channels_last": True}},
+}  # fmt: skip
+N_FCD = 1_000  # chapter 5's book-budget protocol
+N_CLASSIFIER, CLASSIFIER_STEPS = 3_000, 300
+
+
+def native_bf16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX-512 BF16 or AMX tiles);
+    elsewhere autocast emulates it, and bf16 candidates are not run."""
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(check() for check in checks if check is not None)
+
+
+def runnable(names: list[str], bf16: bool) -> tuple[list[str], list[str]]:
+    """The candidates to run here and those skipped: bf16 ones only where ``bf16`` (hardware)."""
+    skipped = [] if bf16 else [n for n in names if CANDIDATES[n].get("train", {}).get("precision") == "bf16"]
+    return [n for n in names if n not in skipped], skipped
+
+
+def config(name: str, steps: int, seed: int) -> runs.RunConfig:
+    overrides = json.loads(json.dumps(CANDIDATES[name]))
+    overrides["train"] = {**overrides.get("train", {}), "progress": False}
+    return runs.load_config("dcgan", steps=steps, seed=seed, **overrides)
+
+
+def seconds_per_step(names: list[str], steps: int, rounds: int) -> dict[str, float]:
+    """Median seconds per generator step of each candidate, over rotating rounds, one thread."""
+    x = data.fashion_mnist()
+    models = {name: runs.build(config(name, steps, 0))[1:] for name in names}
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds + 1):  # round 0 warms up
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            G, D = models[name]
+            t0 = time.perf_counter()
+            train.train(G, D, x, replace(config(name, steps, r).training_config(), steps=steps))
+            if r:
+                times[name].append((time.perf_counter() - t0) / steps)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def trained_samples(name: str, steps: int, seed: int) -> tuple[torch.Tensor, float]:
+    """The images of one candidate trained for ``steps`` steps with ``seed``, and the seconds."""
+    device.set_cpu_threads(1)
+    cfg = config(name, steps, seed)
+    x, G, D = runs.build(cfg)
+    result = train.train(G, D, x, cfg.training_config())
+    return train.generate(G, N_FCD, seed=1), result.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-steps", type=int, default=400, help="the preset's steps that set the time (chapter 5: 400)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--only", nargs="+", choices=list(CANDIDATES), help="candidates to run (default: all)")
+    parser.add_argument("--time-steps", type=int, default=10, help="steps per timing round")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds")
+    parser.add_argument("--time-only", action="store_true", help="only measure the seconds per step")
+    parser.add_argument("--jobs", type=int, default=2, help="training processes at a time (one thread each)")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--grids", help="also save each run's first 64 images as a PNG in this folder")
+    args = parser.parse_args()
+
+    names, skipped = runnable(["preset"] + [n for n in (args.only or CANDIDATES) if n != "preset"], native_bf16())
+    if skipped:
+        print(f"no bfloat16 in this CPU's hardware: not run {', '.join(skipped)}", flush=True)
+    device.set_cpu_threads(1)
+    per_step = seconds_per_step(names, args.time_steps, args.rounds)
+    budget_s = args.base_steps * per_step["preset"]
+    steps = {name: max(1, round(budget_s / per_step[name])) for name in names}
+    print(f"timed: {', '.join(f'{n} {per_step[n]:.3f} s/step' for n in names)}", flush=True)
+    if args.time_only:
+        for name in names:
+            print(f"{name:42s} {per_step[name]:7.4f} s/step  {per_step['preset'] / per_step[name]:6.2f} x the preset's speed")
+        return
+
+    x_train = data.fashion_mnist()
+    x_ref, x_ref_2 = x_train[-N_FCD:], x_train[-2 * N_FCD : -N_FCD]
+    x_lab, y_lab = data.fashion_mnist(labels=True, limit=N_CLASSIFIER)
+    classifier = metrics.train_feature_classifier(x_lab, y_lab, steps=CLASSIFIER_STEPS, seed=0)
+    floor = metrics.frechet_classifier_distance(x_ref, x_ref_2, classifier)
+
+    jobs = [(name, seed) for name in names for seed in args.seeds]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = {job: pool.submit(trained_samples, job[0], steps[job[0]], job[1]) for job in jobs}
+        done = {job: future.result() for job, future in futures.items()}
+    ratio = {
+        job: metrics.frechet_classifier_distance(x_ref, images, classifier) / floor
+        for job, (images, _) in done.items()
+    }
+
+    if args.grids:
+        from pathlib import Path
+
+        import matplotlib.pyplot as plt
+
+        from gancourse import viz
+
+        Path(args.grids).mkdir(parents=True, exist_ok=True)
+        for (name, seed), (images, _) in done.items():
+            fig, ax = plt.subplots(figsize=(4, 4))
+            viz.show_grid(images[:64], nrow=8, ax=ax)
+            ax.set_title(f"{name}, seed {seed}: {ratio[(name, seed)]:.1f} x floor", fontsize=9)
+            fig.savefig(Path(args.grids) / f"{name.replace(' ', '').replace(',', '_')}_seed{seed}.png", dpi=80)
+            plt.close(fig)
+
+    print(f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, one thread per run")
+    print(f"time: {args.base_steps} preset steps = {budget_s:.0f} s here; FCD floor {floor:.3f} ({N_FCD:,} images)")
+    print(f"{'candidate':32s} {'s/step':>7s} {'x preset':>8s} {'steps':>6s} {'images':>8s}   FCD / floor by seed   median")
+    for name in names:
+        cfg = config(name, steps[name], 0).training_config()
+        by_seed = [ratio[(name, seed)] for seed in args.seeds]
+        print(f"{name:32s} {per_step[name]:7.3f} {per_step['preset'] / per_step[name]:8.2f} {steps[name]:6d} "
+              f"{steps[name] * cfg.batch_size:8,}   {' '.join(f'{r:6.1f}' for r in by_seed)}   {statistics.median(by_seed):6.1f}")  # fmt: skip
+    if args.json:
+        figures = {
+            "torch": torch.__version__, "capability": torch.backends.cpu.get_cpu_capability(),
+            "base_steps": args.base_steps, "budget_s": budget_s, "floor": floor, "seeds": args.seeds,
+            "seconds_per_step": per_step, "steps": steps,
+            "fcd_over_floor": {name: [ratio[(name, s)] for s in args.seeds] for name in names},
+            "train_seconds": {name: [done[(name, s)][1] for s in args.seeds] for name in names},
+        }  # fmt: skip
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
