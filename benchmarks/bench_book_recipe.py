@@ -100,7 +100,7 @@ def trained_samples(name: str, steps: int, seed: int) -> tuple[torch.Tensor, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-steps", type=int, default=400, help="the preset's steps that set the time (chapter 5: 400)")
+    parser.add_argument("--base-steps", type=int, default=400, help="steps of the dcgan preset that set the time (400: what chapter 5 trained before dcgan-small)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="+", choices=list(CANDIDATES), help="candidates to run (default: all)")
     parser.add_argument("--time-steps", type=int, default=10, help="steps per timing round")
