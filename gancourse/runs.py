@@ -171,9 +171,10 @@ PRESETS: dict[str, dict] = {
         train={"batch_size": 128},
     ),
     # Chapter 5's book budget on a CPU: the same networks with a quarter of the feature maps and
-    # half the batch. A step costs about a twelfth of the preset's, so in the same minutes the
-    # generator makes twelve times as many updates, which for a short run matters more than
-    # width: the recipe that got furthest at equal time in benchmarks/bench_book_recipe.py.
+    # half the batch. A step took about a twelfth of the preset's time (one thread of a 2-core
+    # CPU), so in the same minutes the generator makes twelve times as many updates, which for a
+    # short run matters more than width: the recipe that got furthest at equal time in
+    # benchmarks/bench_book_recipe.py.
     "dcgan-small": dict(
         dataset="fashion-mnist", model="dcgan", z_dim=100, ngf=16, ndf=16,
         steps={"smoke": 20, "book": 5_000, "full": 20_000},
