@@ -20,7 +20,7 @@ labelled images (seed 0), floor = the next 1,000 training images against the sam
     python benchmarks/bench_book_recipe.py --time-only --rounds 5
 
 Candidates with bfloat16 autocast run only where the CPU has bf16 in hardware
-(:func:`native_bf16`). All candidates with three seeds take about 35 minutes on two cores.
+(:func:`native_bf16`). All twelve candidates with three seeds take about 45 minutes on two cores.
 The preset ``dcgan-small`` is the winner ("width 16, batch 64"); see ``gancourse/runs.py``.
 """
 
