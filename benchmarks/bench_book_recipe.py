@@ -29,13 +29,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from pathlib import Path
 
 import torch
 
-from gancourse import data, device, metrics, runs, train
+from gancourse import data, device, reference, runs, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_train  # noqa: E402  (its rotating-rounds timer, beside this file)
 
 CANDIDATES = {  # name: overrides of the dcgan preset (its own: 64 feature maps, batch 128, Adam 2e-4)
     "preset": {},
@@ -52,7 +56,7 @@ CANDIDATES = {  # name: overrides of the dcgan preset (its own: 64 feature maps,
     "width 16, batch 64, bf16 + channels-last": {"ngf": 16, "ndf": 16, "train": {"batch_size": 64, "precision": "bf16", "channels_last": True}},
 }  # fmt: skip
 N_FCD = 1_000  # chapter 5's book-budget protocol
-N_CLASSIFIER, CLASSIFIER_STEPS = 3_000, 300
+CLASSIFIER_STEPS = 300  # on reference.judge's 3,000 labelled images
 
 
 def native_bf16() -> bool:
@@ -78,15 +82,15 @@ def seconds_per_step(names: list[str], steps: int, rounds: int) -> dict[str, flo
     """Median seconds per generator step of each candidate, over rotating rounds, one thread."""
     x = data.fashion_mnist()
     models = {name: runs.build(config(name, steps, 0))[1:] for name in names}
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(rounds + 1):  # round 0 warms up
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            G, D = models[name]
-            t0 = time.perf_counter()
-            train.train(G, D, x, replace(config(name, steps, r).training_config(), steps=steps))
-            if r:
-                times[name].append((time.perf_counter() - t0) / steps)
-    return {name: statistics.median(values) for name, values in times.items()}
+
+    def run(name: str, seed: int) -> float:  # steps per second
+        G, D = models[name]
+        t0 = time.perf_counter()
+        train.train(G, D, x, config(name, steps, seed).training_config())
+        return steps / (time.perf_counter() - t0)
+
+    rates = bench_train.measure(dict.fromkeys(names), run, rounds)
+    return {name: 1 / statistics.median(values) for name, values in rates.items()}
 
 
 def trained_samples(name: str, steps: int, seed: int) -> tuple[torch.Tensor, float]:
@@ -124,24 +128,17 @@ def main() -> None:
             print(f"{name:42s} {per_step[name]:7.4f} s/step  {per_step['preset'] / per_step[name]:6.2f} x the preset's speed")
         return
 
-    x_train = data.fashion_mnist()
-    x_ref, x_ref_2 = x_train[-N_FCD:], x_train[-2 * N_FCD : -N_FCD]
-    x_lab, y_lab = data.fashion_mnist(labels=True, limit=N_CLASSIFIER)
-    classifier = metrics.train_feature_classifier(x_lab, y_lab, steps=CLASSIFIER_STEPS, seed=0)
-    floor = metrics.frechet_classifier_distance(x_ref, x_ref_2, classifier)
+    measure = reference.judge(N_FCD, CLASSIFIER_STEPS, seed=0)  # chapter 5's protocol at book
 
     jobs = [(name, seed) for name in names for seed in args.seeds]
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = {job: pool.submit(trained_samples, job[0], steps[job[0]], job[1]) for job in jobs}
         done = {job: future.result() for job, future in futures.items()}
-    ratio = {
-        job: metrics.frechet_classifier_distance(x_ref, images, classifier) / floor
-        for job, (images, _) in done.items()
-    }
+    scores = {job: measure(images) for job, (images, _) in done.items()}
+    ratio = {job: score["ratio"] for job, score in scores.items()}
+    floor = scores[jobs[0]]["floor"]  # the same for all: one classifier, one real set
 
     if args.grids:
-        from pathlib import Path
-
         import matplotlib.pyplot as plt
 
         from gancourse import viz

@@ -79,17 +79,11 @@ def load_reference(name: str, device=None, where: str | os.PathLike | None = Non
     return G.eval().to(device or "cpu")
 
 
-def score(G: nn.Module, n: int = 5_000, classifier_steps: int = 2_000, seed: int = 0, device=None) -> dict:
-    """The Fréchet classifier distance of ``G`` and the real-vs-real floor, by chapter 5's protocol.
+def judge(n: int = 5_000, classifier_steps: int = 2_000, seed: int = 0, device=None):
+    """The fixed half of :func:`score`'s protocol, for scoring many image sets alike.
 
-    A :class:`gancourse.metrics.FeatureClassifier` trained (``classifier_steps`` steps,
-    ``seed``) on the first 3,000 labelled Fashion-MNIST training images; then the FCD between
-    ``n`` generated images (noise seed 1) and the last ``n`` training images, and between
-    those and the ``n`` before them (the floor, what two real sets of that size reach). The
-    classifier trains on ``device`` (default: the CPU); ``G`` generates where it is.
-
-    Returns:
-        ``{"fcd", "floor", "ratio", "n", "classifier_steps", "classifier_accuracy"}``.
+    Trains the classifier and measures the floor once; returns a function that takes ``n``
+    generated images and returns :func:`score`'s dictionary for them.
     """
     x_lab, y_lab = data.fashion_mnist(labels=True, limit=3_000)
     classifier = metrics.train_feature_classifier(x_lab, y_lab, steps=classifier_steps, seed=seed, device=device or "cpu")
@@ -98,17 +92,32 @@ def score(G: nn.Module, n: int = 5_000, classifier_steps: int = 2_000, seed: int
     if not 1 < n <= (len(x_train) - 3_000) // 2:
         raise ValueError(f"n must lie in 2 .. {(len(x_train) - 3_000) // 2}, got {n}.")
     x_ref, x_ref_2 = x_train[-n:], x_train[-2 * n : -n]
-    x_gen = train.generate(G, n, seed=1)
     floor = metrics.frechet_classifier_distance(x_ref, x_ref_2, classifier)
-    fcd = metrics.frechet_classifier_distance(x_ref, x_gen, classifier)
-    return {
-        "fcd": fcd,
-        "floor": floor,
-        "ratio": fcd / floor,
-        "n": n,
-        "classifier_steps": classifier_steps,
-        "classifier_accuracy": metrics.classifier_accuracy(classifier, x_test, y_test),
-    }
+    accuracy = metrics.classifier_accuracy(classifier, x_test, y_test)
+
+    def measure(x_gen) -> dict:
+        fcd = metrics.frechet_classifier_distance(x_ref, x_gen, classifier)
+        return {"fcd": fcd, "floor": floor, "ratio": fcd / floor, "n": n,
+                "classifier_steps": classifier_steps, "classifier_accuracy": accuracy}  # fmt: skip
+
+    return measure
+
+
+def score(G: nn.Module, n: int = 5_000, classifier_steps: int = 2_000, seed: int = 0, device=None) -> dict:
+    """The Fréchet classifier distance of ``G`` and the real-vs-real floor, by chapter 5's protocol.
+
+    A :class:`gancourse.metrics.FeatureClassifier` trained (``classifier_steps`` steps,
+    ``seed``) on the first 3,000 labelled Fashion-MNIST training images; then the FCD between
+    ``n`` generated images (noise seed 1) and the last ``n`` training images, and between
+    those and the ``n`` before them (the floor, what two real sets of that size reach). The
+    classifier trains on ``device`` (default: the CPU); ``G`` generates where it is.
+    :func:`judge` keeps the classifier and floor for scoring several generators.
+
+    Returns:
+        ``{"fcd", "floor", "ratio", "n", "classifier_steps", "classifier_accuracy"}``.
+    """
+    measure = judge(n, classifier_steps, seed, device)  # checks n before generating
+    return measure(train.generate(G, n, seed=1))
 
 
 def export(
