@@ -71,6 +71,26 @@ def test_bench_book_recipe_gives_every_candidate_the_preset_time_and_scores_it(t
     assert "width 16, batch 64" in done.stdout and "FCD / floor by seed" in done.stdout
 
 
+def test_bench_book_recipe_compares_chapter_7s_recipes_against_its_width_24_run(tmp_path):
+    out = tmp_path / "recipe.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/bench_book_recipe.py", "--preset", "wgan-gp-fashion", "--base-steps", "2",
+         "--seeds", "0", "--only", "width 8", "--time-steps", "2", "--rounds", "1", "--jobs", "1", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["preset"] == "wgan-gp-fashion" and figures["base"] == "width 24"
+    per_step, steps = figures["seconds_per_step"], figures["steps"]
+    assert set(steps) == {"width 24", "width 8"} and steps["width 24"] == 2
+    assert steps["width 8"] == round(2 * per_step["width 24"] / per_step["width 8"]) > 2  # a third of the width
+    wrong = subprocess.run(
+        [sys.executable, "benchmarks/bench_book_recipe.py", "--preset", "wgan-gp-fashion", "--only", "width 16, batch 64"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert wrong.returncode == 2 and "not a candidate of wgan-gp-fashion: width 16, batch 64; choose from width 24" in wrong.stderr
+
+
 def test_bench_book_recipe_runs_bf16_candidates_only_on_hardware_with_bf16():
     bench = _load("bench_book_recipe")
     names = ["preset", "width 16, batch 64", "width 16, batch 64, bf16 + channels-last"]
