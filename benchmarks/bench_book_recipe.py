@@ -63,7 +63,7 @@ DCGAN = {  # name: overrides of the dcgan preset (its own: 64 feature maps, batc
     "width 16, batch 64, bf16 + channels-last": {"ngf": 16, "ndf": 16, "train": {"batch_size": 64, "precision": "bf16", "channels_last": True}},
 }  # fmt: skip
 WGAN_GP = {  # overrides of wgan-gp-fashion (64 feature maps, batch 64, five critic steps, the paper's Adam)
-    "width 24": {"ngf": 24, "ndf": 24},  # what chapter 7 trained at the book budget before
+    "width 24": {"ngf": 24, "ndf": 24},  # what chapter 7 trains at the book budget
     "width 16": {"ngf": 16, "ndf": 16},
     "width 16, batch 32": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32}},
     "width 16, batch 16": {"ngf": 16, "ndf": 16, "train": {"batch_size": 16}},
