@@ -435,41 +435,87 @@ def png_bytes(fig) -> bytes:
 
 # --------------------------------------------------------------------------- mode collapse
 
-REMEDIES = ("gan", "minimax", "pacgan", "minibatch-std", "wgan-gp", "noise", "r1")
+REMEDIES = ("gan", "minimax", "ttur", "pacgan", "minibatch-std", "wgan-gp", "wgan-gp-toy", "noise", "r1")
 PACK = {"ring": 2, "grid": 4}  # PacGAN's Table 1 (Lin et al., 2018) has m = 2, 3, 4 on both; bench_modes quotes these rows
 NOISE_STD = {"ring": 0.05, "grid": 0.25}  # instance noise: about 5 mode widths, annealed to 0
-R1_GAMMA = 0.1  # small: the modes are tight (std 0.01 / 0.05), so D must stay steep
-# WGAN-GP as Gulrajani et al.'s own toy script (gan_toy.py) runs it on the 8 Gaussians: a weak
-# penalty, Adam's beta1 = 0.5, five critic steps per generator step.
+# R1 strong enough to matter on ring-collapse: over seeds 0-4 at the book budget, gamma = 0.1
+# and 1 left 0-1 of the 8 modes covered, gamma = 10 covered 7-8 (bench_modes --experiment remedies)
+R1_GAMMA = 10.0
+TTUR_RATIO = 10  # the two time-scale update rule: D's rate ten times G's (Heusel et al., 2017)
+# WGAN-GP as Gulrajani et al.'s Algorithm 1 has it (the penalty weight, Adam's betas, five critic
+# steps per generator step; TrainConfig's defaults for the loss) ...
+WGAN_GP_PAPER = {"loss": "wgan-gp", "gp_lambda": 10.0, "betas": (0.0, 0.9), "k": 5}
+# ... and as their own toy script (gan_toy.py) runs it on the 8 Gaussians: a weak penalty and
+# Adam's beta1 = 0.5.
 WGAN_GP_TOY = {"loss": "wgan-gp", "gp_lambda": 0.1, "betas": (0.5, 0.9), "k": 5}
 
 
 def remedy_settings(remedy: str, preset: str) -> dict:
     """:class:`RunConfig` overrides that switch one mode-collapse remedy on, over a ring or grid preset.
 
-    ``gan``: the plain non-saturating GAN; ``minimax``: the saturating loss; ``pacgan``: D
-    scores packs of 2 (ring) or 4 (grid) samples (PacGAN's presets count their batch in
-    packs, as the paper does); ``minibatch-std``: D sees its batch's standard deviation;
-    ``wgan-gp``: the settings of Gulrajani et al.'s toy script (:data:`WGAN_GP_TOY`);
-    ``noise``: instance noise; ``r1``: the R1 penalty. The learning rates stay the preset's.
+    ``gan``: the plain non-saturating GAN; ``minimax``: the saturating loss; ``ttur``: the
+    two time-scale update rule, D at the larger of the preset's two rates and G at a tenth
+    of it (:data:`TTUR_RATIO`); ``pacgan``: D scores packs of 2 (ring) or 4 (grid) samples
+    (PacGAN's presets count their batch in packs, as the paper does); ``minibatch-std``: D
+    sees its batch's standard deviation; ``wgan-gp``: the gradient penalty with the paper's
+    settings (:data:`WGAN_GP_PAPER`, lambda = 10); ``wgan-gp-toy``: with those of Gulrajani
+    et al.'s toy script (:data:`WGAN_GP_TOY`, lambda = 0.1); ``noise``: instance noise;
+    ``r1``: the R1 penalty. Except for ``ttur``, the learning rates stay the preset's.
+    Remedies join with ``+`` (``"ttur+noise"``): their settings merge, later ones winning.
 
     Introduced in chapter 8.
     """
+    require(isinstance(remedy, str), "remedy", remedy, f"one of {', '.join(REMEDIES)}")
+    if "+" in remedy:
+        merged: dict = {"train": {}}
+        for part in remedy.split("+"):
+            settings = remedy_settings(part, preset)
+            merged["train"].update(settings.pop("train", {}))
+            merged.update(settings)
+        return merged if merged["train"] else {k: v for k, v in merged.items() if k != "train"}
     if remedy not in REMEDIES:
-        raise ValueError(f"unknown remedy {remedy!r}; choose one of {', '.join(REMEDIES)}.")
+        raise ValueError(f"unknown remedy {remedy!r}; choose one of {', '.join(REMEDIES)} (or several joined by '+').")
     config = load_config(preset)
     dataset = config.dataset
     if dataset not in PACK:
         raise ValueError(f"remedies are defined for the 'ring' and 'grid' mixtures, not {dataset!r} (preset {preset!r}).")
+    if remedy == "ttur":
+        rates = config.training_config()
+        fast = max(rates.lr_d, rates.lr_g)
+        return {"train": {"lr_d": fast, "lr_g": fast / TTUR_RATIO}}
     return {
         "gan": {},
         "minimax": {"train": {"loss": "minimax"}},
         "pacgan": {"pack": PACK[dataset]},
         "minibatch-std": {"minibatch_std": True},
-        "wgan-gp": {"train": dict(WGAN_GP_TOY)},
+        "wgan-gp": {"train": dict(WGAN_GP_PAPER)},
+        "wgan-gp-toy": {"train": dict(WGAN_GP_TOY)},
         "noise": {"train": {"instance_noise": NOISE_STD[dataset]}},
         "r1": {"train": {"r1_gamma": R1_GAMMA}},
     }[remedy]
+
+
+def remedy_config(
+    preset: str, remedy: str = "gan", seed: int = 0, steps: int | None = None, lr: float | None = None,
+    overrides: dict | None = None, progress: bool | None = None,
+) -> RunConfig:  # fmt: skip
+    """The :class:`RunConfig` that :func:`train_and_measure` trains, with the same arguments.
+
+    The preset, then the remedy's settings (:func:`remedy_settings`), then ``lr`` (both
+    players' rate) and ``overrides`` (applied last; a ``"train"`` entry updates the training
+    settings), with ``seed`` as the initial weights' and the training loop's seed.
+
+    Introduced in chapter 8.
+    """
+    settings = remedy_settings(remedy, preset)
+    train_settings = {**settings.pop("train", {}), "seed": seed, "progress": progress}
+    if lr is not None:
+        train_settings.update(lr_d=lr, lr_g=lr)
+    overrides = copy.deepcopy(overrides or {})
+    train_settings.update(overrides.pop("train", {}))
+    settings.update(overrides)
+    steps_arg = {} if steps is None else {"steps": steps}
+    return load_config(preset, init_seed=seed, train=train_settings, **steps_arg, **settings)
 
 
 @dataclass
@@ -513,15 +559,7 @@ def train_and_measure(
 
     Introduced in chapter 7.
     """
-    settings = remedy_settings(remedy, preset)
-    train_settings = {**settings.pop("train", {}), "seed": seed, "progress": progress}
-    if lr is not None:
-        train_settings.update(lr_d=lr, lr_g=lr)
-    overrides = copy.deepcopy(overrides or {})
-    train_settings.update(overrides.pop("train", {}))
-    settings.update(overrides)
-    steps_arg = {} if steps is None else {"steps": steps}
-    config = load_config(preset, init_seed=seed, train=train_settings, **steps_arg, **settings)
+    config = remedy_config(preset, remedy, seed, steps, lr, overrides, progress)
     mixture = distribution(config)
     source, G, D = build(config)
     train_config = config.training_config()

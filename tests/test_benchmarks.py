@@ -22,9 +22,31 @@ def test_bench_modes_prints_every_seed_the_table_and_the_record(tmp_path):
     text = done.stdout
     assert text.count("seed 0:") == 2 and text.count("seed 1:") == 2
     assert "PacGAN2 *" in text and "PacGAN4" not in text  # Table 1's rows for the ring only
-    assert "record (8/8 modes and >= 97% high quality on every seed): best-ring gan:" in text
-    assert "record" not in text.split("best-ring gan:")[-1].split("\n", 1)[1]  # not for ring-collapse
+    assert "record (8/8 modes and >= 97% high quality on every seed): best-ring/gan:" in text
+    assert "record" not in text.split("best-ring/gan:")[-1].split("\n", 1)[1]  # not for ring-collapse
     assert "2 parallel processes" in text and out.exists()
+    session = json.loads(out.read_text())
+    assert [r["label"] for r in session["runs"]] == ["best-ring/gan"] * 2 + ["ring-collapse/gan"] * 2
+    assert session["configs"]["best-ring/gan"]["train.r1_gamma"] == 1.0 and session["provenance"]["workers"] == 2
+
+
+def test_bench_modes_names_its_experiments_and_runs_gan_toys_length_at_the_full_budget():
+    def dry(*args):
+        done = subprocess.run([sys.executable, "benchmarks/bench_modes.py", *args, "--dry-run"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        return done.returncode, done.stdout + done.stderr
+
+    rc, text = dry("--experiment", "wasserstein", "--budget", "full")
+    assert rc == 0 and text.count("100000 steps") == 6  # Gulrajani et al.'s gan_toy.py trains 100,000 iterations
+    assert "ring-collapse/wgan-gp:" in text and "grid/wgan-gp-toy:" in text
+    rc, text = dry("--experiment", "wasserstein", "--steps", "7", "--first-seed", "5")
+    assert rc == 0 and text.count("seeds 5-9, 7 steps") == 6
+    rc, text = dry("--experiment", "remedies")
+    assert rc == 0 and "ring-collapse/r1 r1_gamma=0.1: seeds 0-4, " in text and "ring-collapse/ttur+noise:" in text
+    rc, text = dry("--preset", "grid", "--remedies", "ttur+unrolled")
+    assert rc == 2 and "unknown remedy 'unrolled'" in text
+    rc, text = dry("--experiment", "record", "--preset", "grid")
+    assert rc == 2 and "leave out --preset and --remedies" in text
 
 
 def _load(name):

@@ -18,7 +18,14 @@ def test_each_mode_collapse_remedy_switches_on_what_it_names():
     assert runs.remedy_settings("minibatch-std", "ring-collapse") == {"minibatch_std": True}
     assert runs.remedy_settings("noise", "grid")["train"]["instance_noise"] > 0
     gp = runs.load_config("ring", train=runs.remedy_settings("wgan-gp", "ring")["train"]).training_config()
-    assert (gp.loss, gp.gp_lambda, gp.betas, gp.k, gp.lr_d) == ("wgan-gp", 0.1, (0.5, 0.9), 5, 1e-3)
+    assert (gp.loss, gp.gp_lambda, gp.betas, gp.k, gp.lr_d) == ("wgan-gp", 10.0, (0.0, 0.9), 5, 1e-3)  # the paper's
+    toy = runs.load_config("ring", train=runs.remedy_settings("wgan-gp-toy", "ring")["train"]).training_config()
+    assert (toy.loss, toy.gp_lambda, toy.betas, toy.k, toy.lr_d) == ("wgan-gp", 0.1, (0.5, 0.9), 5, 1e-3)  # gan_toy.py's
+    # TTUR: D at the larger of the preset's rates, G at a tenth of it, whichever player had it
+    collapse = runs.load_config("ring-collapse").training_config()
+    assert (collapse.lr_d, collapse.lr_g) == (1e-4, 1e-3)
+    assert runs.remedy_settings("ttur", "ring-collapse") == {"train": {"lr_d": 1e-3, "lr_g": 1e-4}}
+    assert runs.remedy_settings("ttur", "grid") == {"train": {"lr_d": 1e-3, "lr_g": 1e-4}}
     with pytest.raises(ValueError, match="unknown remedy 'unrolled'"):
         runs.remedy_settings("unrolled", "ring")
     with pytest.raises(ValueError, match="not 'gaussian'"):
@@ -52,6 +59,19 @@ def test_dcgan_small_is_the_dcgan_preset_with_a_quarter_of_the_width_and_half_th
     _, G, D = runs.build(small)
     layers = [m for m in (*G.modules(), *D.modules()) if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)]
     assert [m.out_channels for m in layers] == [64, 32, 1, 16, 32, 1]  # 4, 2, 1 and 1, 2, 1 times 16
+
+
+def test_remedy_config_is_what_train_and_measure_trains():
+    config = runs.remedy_config("ring-collapse", "ttur", seed=3, steps=7, overrides={"pack": 2, "train": {"k": 2}})
+    trained = config.training_config()
+    assert (config.pack, config.init_seed, trained.seed, trained.steps, trained.k) == (2, 3, 3, 7, 2)
+    assert (trained.lr_d, trained.lr_g) == (1e-3, 1e-4)  # the remedy's, over the preset's
+    spelled = runs.remedy_config("ring-collapse", "gan", seed=3, steps=7, lr=5e-4)
+    assert spelled.training_config().lr_d == spelled.training_config().lr_g == 5e-4
+    a = runs.train_and_measure("ring-collapse", "ttur", seed=1, steps=4, n_samples=100).samples
+    b = runs.train_and_measure("ring-collapse", "gan", seed=1, steps=4, n_samples=100,
+                               overrides={"train": {"lr_d": 1e-3, "lr_g": 1e-4}}).samples  # fmt: skip
+    assert torch.equal(a, b)
 
 
 def test_train_and_measure_keeps_snapshots_on_the_same_noise():
