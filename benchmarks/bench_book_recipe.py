@@ -71,6 +71,15 @@ WGAN_GP = {  # overrides of wgan-gp-fashion (64 feature maps, batch 64, five cri
     "width 32, batch 32": {"ngf": 32, "ndf": 32, "train": {"batch_size": 32}},
     "width 12": {"ngf": 12, "ndf": 12},
     "width 8": {"ngf": 8, "ndf": 8},
+    # One or two critic steps per generator step: more generator steps in the same time, with
+    # the critic kept up by a larger rate (the two time-scale rule) or Adam's beta1 = 0.5.
+    "width 16, batch 32, k 1, lr 2e-4": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32, "k": 1, "lr_d": 2e-4, "lr_g": 2e-4}},
+    "width 16, batch 32, k 1, lr 4e-4/1e-4": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32, "k": 1, "lr_d": 4e-4, "lr_g": 1e-4}},
+    "width 16, batch 64, k 1, lr 4e-4/1e-4": {"ngf": 16, "ndf": 16, "train": {"batch_size": 64, "k": 1, "lr_d": 4e-4, "lr_g": 1e-4}},
+    "width 16, batch 32, k 1, lr 2e-4, b1 0.5": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32, "k": 1, "lr_d": 2e-4, "lr_g": 2e-4, "betas": (0.5, 0.9)}},
+    "width 16, batch 32, k 2, lr 2e-4": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32, "k": 2, "lr_d": 2e-4, "lr_g": 2e-4}},
+    "width 16, batch 32, k 5, lr 3e-4, b1 0.5": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32, "lr_d": 3e-4, "lr_g": 3e-4, "betas": (0.5, 0.9)}},
+    "width 24, batch 32, k 1, lr 2e-4": {"ngf": 24, "ndf": 24, "train": {"batch_size": 32, "k": 1, "lr_d": 2e-4, "lr_g": 2e-4}},
 }  # fmt: skip
 CANDIDATES = {"dcgan": DCGAN, "wgan-gp-fashion": WGAN_GP}  # preset: its candidates, the base recipe first
 BASE_STEPS = {"dcgan": 400, "wgan-gp-fashion": 300}  # the base recipe's steps in the chapter's book time
@@ -165,19 +174,6 @@ def main() -> None:
     ratio = {job: score["ratio"] for job, score in scores.items()}
     floor = scores[jobs[0]]["floor"]  # the same for all: one classifier, one real set
 
-    if args.grids:
-        import matplotlib.pyplot as plt
-
-        from gancourse import viz
-
-        Path(args.grids).mkdir(parents=True, exist_ok=True)
-        for (name, seed), (images, _) in done.items():
-            fig, ax = plt.subplots(figsize=(4, 4))
-            viz.show_grid(images[:64], nrow=8, ax=ax)
-            ax.set_title(f"{name}, seed {seed}: {ratio[(name, seed)]:.1f} x floor", fontsize=9)
-            fig.savefig(Path(args.grids) / f"{name.replace(' ', '').replace(',', '_')}_seed{seed}.png", dpi=80)
-            plt.close(fig)
-
     print(f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, one thread per run")
     print(f"preset {args.preset}; time: {base_steps} steps of {base!r} = {budget_s:.0f} s here; "
           f"FCD floor {floor:.3f} ({N_FCD:,} images)")
@@ -197,6 +193,20 @@ def main() -> None:
         }  # fmt: skip
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)
+
+    if args.grids:  # last: the figures above are safe if a file cannot be written
+        import matplotlib.pyplot as plt
+
+        from gancourse import viz
+
+        Path(args.grids).mkdir(parents=True, exist_ok=True)
+        for (name, seed), (images, _) in done.items():
+            fig, ax = plt.subplots(figsize=(4, 4))
+            viz.show_grid(images[:64], nrow=8, ax=ax)
+            ax.set_title(f"{name}, seed {seed}: {ratio[(name, seed)]:.1f} x floor", fontsize=9)
+            stem = "".join(c if c.isalnum() or c in "-." else "_" for c in name)  # a name may hold "/"
+            fig.savefig(Path(args.grids) / f"{stem}_seed{seed}.png", dpi=80)
+            plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -111,11 +111,18 @@ def test_every_shipped_record_still_describes_todays_presets_and_was_committed(n
     assert record.kernel_sets(shipped)[-1] == "DEFAULT" and len(record.kernel_sets(shipped)) == 2  # native and default
 
 
-def test_the_best_recipe_beats_every_row_of_table_1_on_every_seed_and_kernel_set():
+def test_the_best_recipe_covers_every_mode_on_every_run_and_beats_table_1_on_the_grid():
+    # what chapter 8 says of the record: all the modes on every seed with both sets of kernels (no
+    # row of Table 1 covers them all on average); on the grid, more high-quality samples on every
+    # run than either row of Table 1; on the ring, more on average than PacGAN2's row
     best = record.load("best")
     for preset, dataset in (("best-ring", "ring"), ("best-grid", "grid")):
-        modes, target = record.TARGET[dataset]
+        modes = record.TARGET[dataset][0]
         for kernels in record.kernel_sets(best):
             found = record.select(best, preset=preset, kernels=kernels)
             assert len(found) >= 5
-            assert all(r["modes"] == modes and 100 * r["high_quality"] >= target for r in found), (preset, kernels)
+            assert all(r["modes"] == modes for r in found), (preset, kernels)
+    grid_hq = [100 * r["high_quality"] for r in record.select(best, preset="best-grid")]
+    assert min(grid_hq) > max(quality for _, quality in record.TABLE_1["grid"].values())
+    ring_hq = [100 * r["high_quality"] for r in record.select(best, preset="best-ring")]
+    assert sum(ring_hq) / len(ring_hq) > record.TABLE_1["ring"]["PacGAN2"][1]
