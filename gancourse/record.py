@@ -95,6 +95,19 @@ def kernel_sets(record: dict) -> list[str]:
     return list(dict.fromkeys(session["provenance"]["kernels"] for session in record["sessions"]))
 
 
+def provenance(record: dict) -> list[str]:
+    """One line per session of ``record``: its command, then its commit, date, CPU, kernels, torch and minutes.
+
+    Introduced in chapter 8.
+    """
+    lines = []
+    for session in record["sessions"]:
+        p = session["provenance"]
+        lines.append(f"{p['command']}\n  commit {p['commit']}, {p['date']}, {p['cpu']}, kernels {p['kernels']}, "
+                     f"torch {p['torch']}, {p['wall_seconds'] / 60:.0f} min")  # fmt: skip
+    return lines
+
+
 def stale(record: dict) -> list[str]:
     """What differs between the settings ``record`` was measured with and today's presets and remedies.
 

@@ -55,6 +55,9 @@ def test_a_session_carries_its_provenance_its_settings_and_every_run(exported):
     assert all(r["kernels"] == provenance["kernels"] for r in runs_)
     assert record.select(tiny, kernels="no such kernels") == []
     assert record.stale(tiny) == []
+    (line,) = record.provenance(tiny)  # one session, one line
+    assert line.startswith(provenance["command"]) and f"commit {provenance['commit']}" in line
+    assert f"kernels {provenance['kernels']}" in line and line.endswith(f"{provenance['wall_seconds'] / 60:.0f} min")
 
 
 def test_a_record_goes_stale_when_a_preset_changes(exported, monkeypatch):
