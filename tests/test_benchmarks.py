@@ -113,6 +113,18 @@ def test_bench_book_recipe_compares_chapter_7s_recipes_against_its_width_24_run(
     assert wrong.returncode == 2 and "not a candidate of wgan-gp-fashion: width 16, batch 64; choose from width 24" in wrong.stderr
 
 
+def test_chapter_7s_book_preset_is_the_candidate_bench_book_recipe_chose():
+    from gancourse import runs
+
+    bench = _load("bench_book_recipe")
+    small = runs.load_config("wgan-gp-small")
+    chosen = runs.load_config("wgan-gp-fashion", steps=small.steps, **bench.WGAN_GP["width 16, batch 32, k 1, lr 2e-4"])
+    assert chosen == small  # the paper's preset with that candidate's overrides, nothing else
+    trained, paper = small.training_config(), runs.load_config("wgan-gp-fashion").training_config()
+    assert (trained.loss, trained.betas, trained.gp_lambda) == (paper.loss, paper.betas, paper.gp_lambda) == ("wgan-gp", (0.0, 0.9), 10.0)
+    assert (trained.k, paper.k, trained.batch_size, small.ngf) == (1, 5, 32, 16)
+
+
 def test_bench_book_recipe_runs_bf16_candidates_only_on_hardware_with_bf16():
     bench = _load("bench_book_recipe")
     names = ["preset", "width 16, batch 64", "width 16, batch 64, bf16 + channels-last"]
