@@ -36,6 +36,8 @@ TABLE_1 = {
 # high-quality samples (bench_modes.py reports it). On the grid that beats both rows of Table 1;
 # on the ring the GAN's row is more precise (on the 6.3 modes it covers).
 TARGET = {"ring": (8, 97.0), "grid": (25, 95.0)}
+# The seeds the best recipe was tuned on; the record's later seeds are held out.
+TUNED_SEEDS = (0, 1, 2, 3, 4)
 
 
 def folder() -> Path:

@@ -142,7 +142,8 @@ PRESETS: dict[str, dict] = {
     # steps with gamma 0.1 gave 95.4-98.2 % high-quality samples, with gamma 1 96.6-97.7 %, and
     # 30,000 steps with gamma 1 97.5-98.7 %. On the grid, 20,000 steps with drops at 60 % and
     # 85 % gave 96.0-97.3 % on seeds 0-4 but 89.0 % on the held-out seed 7; 30,000 steps with
-    # drops at 50 % and 85 % gave 97.2-97.8 % on seeds 0-4. The record is gancourse/records/best.json,
+    # drops at 50 % and 85 % gave 97.2-97.8 % on seeds 0-4, and on the held-out seeds 5-9 (native
+    # kernels) 94.1-98.7 %, seed 7 the lowest again. The record is gancourse/records/best.json,
     # made at the full budget (bench_modes.py --experiment record); the book budget is the short
     # run that chapter 8 trains live beside it (the drops at the same fractions of the run).
     "best-ring": dict(
@@ -196,7 +197,7 @@ PRESETS: dict[str, dict] = {
     # feature maps), so the generator makes that many more updates in the same minutes; the
     # recipe that got furthest at equal time in benchmarks/bench_book_recipe.py. 4,000 steps keep
     # chapter 7 within its six minutes on 2 cores; its Frechet classifier distance then ends at
-    # 11-15 times the real-vs-real floor (seeds 0-4, both sets of CPU kernels; was 25-86 times).
+    # 7.8-14.4 times the real-vs-real floor (seeds 0-4, both sets of CPU kernels; was 25-86 times).
     "wgan-gp-small": dict(
         dataset="fashion-mnist", model="dcgan", z_dim=100, ngf=16, ndf=16,
         steps={"smoke": 20, "book": 4_000, "full": 20_000},

@@ -114,18 +114,23 @@ def test_every_shipped_record_still_describes_todays_presets_and_was_committed(n
     assert record.kernel_sets(shipped)[-1] == "DEFAULT" and len(record.kernel_sets(shipped)) == 2  # native and default
 
 
-def test_the_best_recipe_covers_every_mode_on_every_run_and_beats_table_1_on_the_grid():
-    # what chapter 8 says of the record: all the modes on every seed with both sets of kernels (no
-    # row of Table 1 covers them all on average); on the grid, more high-quality samples on every
-    # run than either row of Table 1; on the ring, more on average than PacGAN2's row
+def test_the_best_recipe_covers_every_mode_on_every_run_and_beats_table_1_on_the_grid_on_its_tuning_seeds():
+    # what chapter 8 says of the record: all the modes on every seed with both sets of kernels,
+    # held-out seeds included (no row of Table 1 covers them all on average); on the grid, more
+    # high-quality samples than either row of Table 1 on every run of the seeds it was tuned on
+    # (a held-out seed fell below the GAN row: the chapter says so); on the ring, more on average
+    # than PacGAN2's row
     best = record.load("best")
     for preset, dataset in (("best-ring", "ring"), ("best-grid", "grid")):
         modes = record.TARGET[dataset][0]
         for kernels in record.kernel_sets(best):
             found = record.select(best, preset=preset, kernels=kernels)
-            assert len(found) >= 5
+            assert {r["seed"] for r in found} >= set(record.TUNED_SEEDS)
             assert all(r["modes"] == modes for r in found), (preset, kernels)
-    grid_hq = [100 * r["high_quality"] for r in record.select(best, preset="best-grid")]
-    assert min(grid_hq) > max(quality for _, quality in record.TABLE_1["grid"].values())
+    grid = record.select(best, preset="best-grid")
+    tuned_hq = [100 * r["high_quality"] for r in grid if r["seed"] in record.TUNED_SEEDS]
+    assert len(tuned_hq) == 10 and min(tuned_hq) > max(quality for _, quality in record.TABLE_1["grid"].values())
+    held_out = [100 * r["high_quality"] for r in grid if r["seed"] not in record.TUNED_SEEDS]
+    assert len(held_out) >= 5 and min(held_out) < record.TABLE_1["grid"]["GAN"][1] < max(held_out)
     ring_hq = [100 * r["high_quality"] for r in record.select(best, preset="best-ring")]
     assert sum(ring_hq) / len(ring_hq) > record.TABLE_1["ring"]["PacGAN2"][1]
