@@ -66,12 +66,13 @@ def load(name: str, where: str | Path | None = None) -> dict:
 
 
 def select(record: dict, preset: str | None = None, remedy: str | None = None, kernels: str | None = None,
-           steps: int | None = None, label: str | None = None) -> list[dict]:  # fmt: skip
+           steps: int | None = None, label: str | None = None, held_out: bool | None = None) -> list[dict]:  # fmt: skip
     """The runs of ``record`` that match every criterion given, each with its session's kernels.
 
     ``label`` names a configuration as the session does (``"ring-collapse/r1"``, or with its
     overrides, ``"ring-collapse/r1 r1_gamma=1.0"``); ``kernels`` is what PyTorch reported for the CPU it ran on
-    (``torch.backends.cpu.get_cpu_capability()``: ``"DEFAULT"``, ``"AVX2"``, ``"AVX512"``, ...).
+    (``torch.backends.cpu.get_cpu_capability()``: ``"DEFAULT"``, ``"AVX2"``, ``"AVX512"``, ...);
+    ``held_out`` True keeps the seeds outside :data:`TUNED_SEEDS`, False those inside.
     A run is a dict with ``label``, ``preset``, ``remedy``, ``seed``, ``steps``, ``modes``, ``n_modes``,
     ``high_quality`` (a fraction), ``reverse_kl``, ``seconds`` and ``kernels``.
 
@@ -84,6 +85,8 @@ def select(record: dict, preset: str | None = None, remedy: str | None = None, k
             continue
         for run in session["runs"]:
             wanted = {"preset": preset, "remedy": remedy, "steps": steps, "label": label}
+            if held_out is not None and (run["seed"] not in TUNED_SEEDS) != held_out:
+                continue
             if all(value is None or run[key] == value for key, value in wanted.items()):
                 found.append({**run, "kernels": session_kernels})
     return found
