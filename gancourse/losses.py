@@ -98,12 +98,15 @@ def gradient_penalty(
     lam: float = 10.0,
     eps: Tensor | None = None,
     generator: torch.Generator | None = None,
+    one_sided: bool = False,
 ) -> Tensor:
     """The WGAN-GP penalty (Gulrajani et al., 2017), on random interpolates of real and fake.
 
     .. math:: \\lambda\\,\\mathbb E_{\\hat x}\\bigl(\\|\\nabla_{\\hat x} f(\\hat x)\\|_2 - 1\\bigr)^2,
               \\quad \\hat x = \\epsilon x + (1-\\epsilon)\\tilde x,\\ \\epsilon \\sim U[0, 1]
 
+    With ``one_sided=True``, :math:`\\lambda\\,\\mathbb E_{\\hat x}\\max(0, \\|\\nabla_{\\hat x} f(\\hat x)\\|_2 - 1)^2`:
+    only slopes above 1 pay, so every 1-Lipschitz critic goes free (Petzka et al., 2018).
     The graph is kept (``create_graph=True``) so the penalty trains the critic.
 
     Args:
@@ -111,6 +114,7 @@ def gradient_penalty(
         real, fake: batches of the same shape; ``fake`` should be detached from G.
         lam: the penalty weight λ (10 in the paper).
         eps: interpolation weights, shape (N,); drawn from U[0, 1] with ``generator`` if None.
+        one_sided: penalise only gradient norms above 1.
 
     Introduced in chapter 7.
     """
@@ -121,7 +125,8 @@ def gradient_penalty(
     x_hat = interpolates(real, fake, eps).detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     grad_norm = grad.flatten(start_dim=1).norm(2, dim=1)
-    return lam * ((grad_norm - 1) ** 2).mean()
+    excess = (grad_norm - 1).clamp(min=0) if one_sided else grad_norm - 1
+    return lam * (excess**2).mean()
 
 
 def r1_penalty(discriminator, real: Tensor, gamma: float = 10.0) -> Tensor:

@@ -240,6 +240,7 @@ def fit_discriminator(
     loss: str = "nonsaturating",
     gp_lambda: float = 10.0,
     betas: tuple[float, float] = (0.9, 0.999),
+    one_sided: bool = False,
 ) -> list[float]:
     """Train D alone against a *fixed* generator: the inner maximisation of the game, with p_g held still.
 
@@ -248,7 +249,8 @@ def fit_discriminator(
     Run to (near) convergence, its solution is the optimal discriminator
     :math:`D^* = p_{data}/(p_{data} + p_g)`. With ``loss="wgan-gp"`` D is a critic f and the
     objective is :math:`\\mathbb E_{p_{data}} f - \\mathbb E_{p_g} f` minus the gradient penalty
-    (``gp_lambda``), whose maximum estimates the Earth-Mover distance.
+    (``gp_lambda``; ``one_sided=True``: the penalty on slopes above 1 only, see
+    :func:`gancourse.losses.gradient_penalty`), whose maximum estimates the Earth-Mover distance.
 
     Args:
         D: a discriminator returning logits (or a critic returning scores), (N, d) -> (N,).
@@ -256,6 +258,7 @@ def fit_discriminator(
             or a :class:`FrozenGenerator`.
         steps: Adam steps, each on ``batch_size`` samples of each distribution.
         loss: ``"nonsaturating"`` (or ``"minimax"``: the same loss for D) or ``"wgan-gp"``.
+        one_sided: with ``"wgan-gp"``, penalise only gradient norms above 1.
 
     Returns:
         D's loss at every step: :math:`-\\hat V` for the GAN losses; the critic loss
@@ -268,6 +271,8 @@ def fit_discriminator(
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
     if loss not in ("minimax", "nonsaturating", "wgan-gp"):
         raise ValueError(f"fit_discriminator trains a GAN discriminator or a WGAN-GP critic, not {loss!r}.")
+    if one_sided and loss != "wgan-gp":
+        raise ValueError(f"one_sided shapes the gradient penalty of loss='wgan-gp'; the {loss} loss has none.")
     device = default_device(device)
     D.to(device).train()
     optimizer = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
@@ -279,7 +284,7 @@ def fit_discriminator(
         optimizer.zero_grad(set_to_none=True)
         if loss == "wgan-gp":
             loss_D = losses.critic_loss(D(x_real), D(x_fake))
-            penalty = losses.gradient_penalty(D, x_real, x_fake, gp_lambda, generator=rng)
+            penalty = losses.gradient_penalty(D, x_real, x_fake, gp_lambda, generator=rng, one_sided=one_sided)
         else:
             loss_D, penalty = losses.d_loss(D(x_real), D(x_fake)), 0.0
         (loss_D + penalty).backward()

@@ -116,6 +116,28 @@ def test_gradient_penalty_matches_autograd_written_out():
     assert sum(g.abs().sum() for g in grads if g is not None) > 0
 
 
+def test_one_sided_gradient_penalty_charges_only_slopes_above_one():
+    torch.manual_seed(0)
+    real, fake = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64)
+    steep, flat = Linear([3.0, 4.0]), Linear([0.3, 0.4])  # ||w|| = 5 and 0.5
+    assert losses.gradient_penalty(steep, real, fake, lam=10.0, one_sided=True).item() == pytest.approx(10.0 * 4.0**2)
+    assert losses.gradient_penalty(flat, real, fake, lam=10.0, one_sided=True).item() == 0.0
+    assert losses.gradient_penalty(flat, real, fake, lam=10.0).item() == pytest.approx(10.0 * 0.5**2)
+    # A network whose slope crosses 1 between the points: only the interpolates above 1 count.
+    torch.manual_seed(1)
+    critic = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
+    with torch.no_grad():
+        critic[0].weight.mul_(3.0)
+        critic[2].weight.mul_(4.0)
+    eps = torch.rand(8, dtype=torch.float64)
+    x_hat = losses.interpolates(real, fake, eps).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
+    norms = g.norm(dim=1)
+    assert (norms > 1).any() and (norms < 1).any()
+    expected = 10.0 * (torch.where(norms > 1, norms - 1, 0.0) ** 2).mean()
+    assert losses.gradient_penalty(critic, real, fake, 10.0, eps=eps, one_sided=True).item() == pytest.approx(expected.item(), rel=1e-10)
+
+
 def test_gradient_penalty_rejects_mismatched_batches():
     with pytest.raises(ValueError, match="shape"):
         losses.gradient_penalty(Linear([1.0, 0.0]), torch.zeros(4, 2), torch.zeros(3, 2))

@@ -295,6 +295,13 @@ def test_fit_discriminator_trains_a_critic_towards_the_earth_mover_distance():
     assert 1.7 < estimate < 2.3 and -loss[0] < 0.5
     with pytest.raises(ValueError, match="not 'wgan'"):
         train.fit_discriminator(critic, p_data, p_g, steps=1, loss="wgan")
+    # The one-sided penalty leaves the optimal critic (slope 1) free: the same estimate.
+    torch.manual_seed(0)
+    critic = models.MLPDiscriminator(x_dim=2, hidden=32, depth=2)
+    loss = train.fit_discriminator(critic, p_data, p_g, steps=600, loss="wgan-gp", lr=1e-3, betas=(0.0, 0.9), one_sided=True)
+    assert 1.7 < -sum(loss[-100:]) / 100 < 2.3
+    with pytest.raises(ValueError, match="one_sided"):
+        train.fit_discriminator(critic, p_data, p_g, steps=1, one_sided=True)
 
 
 def test_a_frozen_generator_samples_like_generate_and_stays_frozen():
