@@ -13,13 +13,30 @@ how long it took, and the numbers the page glues into its text, seed by seed::
 
 Each run executes the notebook from a temporary folder, as a reader would, at the budget
 given (default: book). It takes as long as building the page, once per seed.
+
+**The record.** ``--record benchmarks/records/claims.json`` adds every run to the committed
+record of the chapters' claims: per chapter, the hash of its code cells and, for that code,
+each run's seed, kernels, budget, outcome, glued values, minutes and provenance. A chapter
+whose code changed loses its old runs. ``tests/test_claims_record.py`` fails while a chapter
+that trains (``TRAINING``) has no passing run, for its current code, on each of seeds 0-4
+with the machine's native kernels and with ``--cap default``. After changing a chapter::
+
+    python benchmarks/bench_claims.py --chapters 05 --threads 1 --record benchmarks/records/claims.json
+    python benchmarks/bench_claims.py --chapters 05 --threads 1 --cap default --record benchmarks/records/claims.json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
+import fcntl
+import hashlib
 import json
 import os
+import platform
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +47,74 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 ROOT = Path(__file__).resolve().parents[1]
 GLUE_PREFIX = "application/papermill.record/text/plain"
+# The chapters whose claims rest on training runs (their code calls budget.seed): the record
+# must hold each of them on RECORD_SEEDS with both kernel sets.
+TRAINING = ("02", "03", "04", "05", "07", "08", "09", "10")
+RECORD_SEEDS = (0, 1, 2, 3, 4)
+RECORD_FORMAT = 1
+
+
+def code_hash(path: Path) -> str:
+    """sha256 of a notebook's code cells, in order: what the record's runs executed."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\0".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def kernels(env: dict[str, str]) -> str:
+    """The CPU kernels PyTorch picks under ``env`` ("AVX512", "AVX2", "DEFAULT", ...)."""
+    probe = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def provenance() -> dict[str, str]:
+    def git(*command):
+        try:
+            return subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+        except OSError:
+            return ""
+
+    cpu = platform.machine()
+    with contextlib.suppress(OSError):
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]  # fmt: skip
+        cpu = names[0] if names else cpu
+    import torch  # only here: the runs themselves happen in kernels of their own
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or "unknown",
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def add_to_record(record_path: Path, chapter_path: Path, run: dict) -> None:
+    """Add one run to the record (under a lock: two sessions, e.g. one per kernel set, may share it).
+
+    The chapter's entry keeps only runs of its current code; a run with the same seed,
+    kernels and budget as an earlier one replaces it."""
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(record_path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = json.loads(record_path.read_text()) if record_path.exists() else {}
+        record.setdefault("format", RECORD_FORMAT)
+        record["description"] = ("The chapters' asserts over seeds and CPU kernels: benchmarks/bench_claims.py "
+                                 "--record; checked by tests/test_claims_record.py.")  # fmt: skip
+        chapters = record.setdefault("chapters", {})
+        current = code_hash(chapter_path)
+        entry = chapters.get(chapter_path.stem)
+        if entry is None or entry["code_hash"] != current:
+            entry = chapters[chapter_path.stem] = {"code_hash": current, "runs": []}
+        key = (run["seed"], run["kernels"], run["budget"])
+        entry["runs"] = [r for r in entry["runs"] if (r["seed"], r["kernels"], r["budget"]) != key] + [run]
+        entry["runs"].sort(key=lambda r: (r["budget"], r["kernels"], r["seed"]))
+        record["chapters"] = dict(sorted(chapters.items()))
+        partial = record_path.with_suffix(".partial")
+        partial.write_text(json.dumps(record, indent=1) + "\n")
+        partial.replace(record_path)  # never a half-written record
 
 
 def glued(nb) -> dict[str, str]:
@@ -78,14 +163,16 @@ def short(value: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chapters", nargs="+", default=["02", "05", "07", "08"], help="chapter numbers")
+    parser.add_argument("--chapters", nargs="+", default=list(TRAINING), help="chapter numbers (default: those that train)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4], help="GANCOURSE_SEED values")
     parser.add_argument("--budget", default="book", choices=["smoke", "book", "full"])
     parser.add_argument("--cap", default=None, help="ATEN_CPU_CAPABILITY for the kernels (default, avx2, ...)")
     parser.add_argument("--threads", default=None, help="GANCOURSE_THREADS for the kernels")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     parser.add_argument("--json", default=None, help="write every run here")
+    parser.add_argument("--record", default=None, help="add every run to this record (benchmarks/records/claims.json)")
     args = parser.parse_args()
+    where = provenance() if args.record else {}
 
     results = {}
     for chapter in args.chapters:
@@ -99,9 +186,15 @@ def main() -> None:
                 env["ATEN_CPU_CAPABILITY"] = args.cap
             if args.threads:
                 env["GANCOURSE_THREADS"] = args.threads
+            hash_before = code_hash(paths[0])
             result = run_chapter(paths[0], env, args.timeout)
             results[f"{paths[0].stem} seed {seed}"] = {**result, "env": env}
             print(f"{paths[0].stem} seed {seed}: {result['status']} in {result['seconds']:.0f} s", flush=True)
+            if args.record and code_hash(paths[0]) == hash_before:  # not if the chapter was edited meanwhile
+                run = {"seed": seed, "kernels": kernels(env), "budget": args.budget, "threads": args.threads,
+                       "status": result["status"], "minutes": round(result["seconds"] / 60, 2),
+                       "glued": result["glued"], **where}  # fmt: skip
+                add_to_record(Path(args.record), paths[0], run)
 
     for chapter in args.chapters:
         rows = {k: v for k, v in results.items() if k.startswith(chapter)}
