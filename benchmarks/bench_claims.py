@@ -82,8 +82,11 @@ def provenance() -> dict[str, str]:
         cpu = names[0] if names else cpu
     import torch  # only here: the runs themselves happen in kernels of their own
 
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += " (with uncommitted changes)"
     return {
-        "commit": git("rev-parse", "--short", "HEAD") or "unknown",
+        "commit": commit,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "torch": torch.__version__,
@@ -172,7 +175,6 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write every run here")
     parser.add_argument("--record", default=None, help="add every run to this record (benchmarks/records/claims.json)")
     args = parser.parse_args()
-    where = provenance() if args.record else {}
 
     results = {}
     for chapter in args.chapters:
@@ -193,7 +195,7 @@ def main() -> None:
             if args.record and code_hash(paths[0]) == hash_before:  # not if the chapter was edited meanwhile
                 run = {"seed": seed, "kernels": kernels(env), "budget": args.budget, "threads": args.threads,
                        "status": result["status"], "minutes": round(result["seconds"] / 60, 2),
-                       "glued": result["glued"], **where}  # fmt: skip
+                       "glued": result["glued"], **provenance()}  # fmt: skip
                 add_to_record(Path(args.record), paths[0], run)
 
     for chapter in args.chapters:

@@ -190,3 +190,39 @@ def test_the_monotone_plan_and_the_potential_solve_the_transport_linear_program(
     assert (plan * (even[:, None] - even[None, :]).abs()).sum().item() == theory.wasserstein_1d(P, Q).item() == 1.25
     with pytest.raises(ValueError, match="same mass"):
         theory.transport_plan_1d(torch.tensor([0.5, 0.5]), torch.tensor([0.5, 0.505]))
+
+
+def test_packed_tv_distance_is_tv_for_one_sample_and_matches_brute_force_and_the_dropped_mode_formula():
+    import itertools
+
+    p = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
+    q = torch.tensor([0.4, 0.3, 0.2, 0.1], dtype=torch.float64)
+    assert theory.packed_tv_distance(p, q, 1).item() == pytest.approx(theory.tv_distance(p, q).item(), abs=1e-15)
+    for m in (2, 3):
+        brute = 0.5 * sum(abs(math.prod(p[list(t)].tolist()) - math.prod(q[list(t)].tolist()))
+                          for t in itertools.product(range(4), repeat=m))  # fmt: skip
+        assert theory.packed_tv_distance(p, q, m).item() == pytest.approx(brute, abs=1e-12)
+    dropped = p.clone()  # p without its last mode ...
+    dropped[3] = 0
+    dropped /= dropped.sum()  # ... the rest rescaled
+    for m in (1, 2, 5):
+        assert theory.packed_tv_distance(p, dropped, m).item() == pytest.approx(1 - (1 - 0.4) ** m, abs=1e-12)
+    # packing grows the distance; never beyond 1
+    values = [theory.packed_tv_distance(p, q, m).item() for m in range(1, 7)]
+    assert all(a < b <= 1 for a, b in zip(values, values[1:], strict=False))
+
+
+@pytest.mark.parametrize(
+    "p, q, m, words",
+    [
+        ([0.5, 0.5], [0.5, 0.5], 0, "positive integer"),
+        ([0.5, 0.5], [0.5, 0.5], 2.0, "positive integer"),
+        ([0.5, 0.5], [0.2, 0.3, 0.5], 2, "same shape"),
+        ([0.5, 0.6], [0.5, 0.5], 2, "integrate to 1"),
+        ([0.1] * 10, [0.1] * 10, 8, "more than"),
+        ([[0.5, 0.5]], [[0.5, 0.5]], 2, "vectors"),
+    ],
+)
+def test_packed_tv_distance_refuses_what_it_cannot_compute(p, q, m, words):
+    with pytest.raises(ValueError, match=words):
+        theory.packed_tv_distance(p, q, m)
