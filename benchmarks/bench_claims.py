@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -143,7 +144,8 @@ def run_chapter(path: Path, env: dict[str, str], timeout: int) -> dict:
                 client.execute()
                 status = "ok"
             except CellExecutionError as error:
-                lines = [line for line in str(error).splitlines() if "Error" in line]
+                text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # no terminal colours in the report
+                lines = [line for line in text.splitlines() if "Error" in line]
                 status = "FAILED: " + (lines[-1] if lines else str(error).splitlines()[-1])[:160]
             except (CellTimeoutError, DeadKernelError) as error:  # a hung or crashed run: report it, go on
                 status = f"FAILED: {type(error).__name__}: " + str(error).splitlines()[0][:120]
