@@ -194,7 +194,8 @@ def main() -> None:
             result = run_chapter(paths[0], env, args.timeout)
             results[f"{paths[0].stem} seed {seed}"] = {**result, "env": env}
             print(f"{paths[0].stem} seed {seed}: {result['status']} in {result['seconds']:.0f} s", flush=True)
-            if args.record and code_hash(paths[0]) == hash_before:  # not if the chapter was edited meanwhile
+            interrupted = "KeyboardInterrupt" in result["status"]  # stopped by hand: no result about the claims
+            if args.record and not interrupted and code_hash(paths[0]) == hash_before:  # nor if the chapter was edited meanwhile
                 run = {"seed": seed, "kernels": kernels(env), "budget": args.budget, "threads": args.threads,
                        "status": result["status"], "minutes": round(result["seconds"] / 60, 2),
                        "glued": result["glued"], **provenance()}  # fmt: skip
