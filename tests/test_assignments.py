@@ -212,6 +212,32 @@ def test_a_wrong_answer_is_caught_by_its_check(name, function, body, message):
     assert message in str(first.error), f"the message does not name the mistake ({message!r}): {first.error}"
 
 
+# tests/right_answers/<assignment>.py lists correct answers in other styles than the solution's
+# (a loop, float32, a list for a tuple, another formula): RIGHT = [(function, body), ...]
+def right_answers() -> list[tuple[str, str, str]]:
+    found = []
+    for path in sorted((ROOT / "tests" / "right_answers").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"right_answers_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        found += [(path.stem, *entry) for entry in module.RIGHT]
+    return found
+
+
+RIGHT = right_answers()
+
+
+@pytest.mark.parametrize(("name", "function", "body"), RIGHT, ids=[f"{r[0]}-{r[1]}-{i}" for i, r in enumerate(RIGHT)])
+def test_a_right_answer_in_another_style_passes_its_check(name, function, body):
+    nb, index = inject(load(tool.SOLUTIONS / f"{name}.ipynb"), function, body)
+    check = min(c for c in check_cells(nb) if c > index)
+    snapshot = solved(name).before.get(index)
+    assert snapshot, f"the solution of {name} stopped before cell {index}; see test_the_solutions_pass_their_checks"
+    runs = inprocess.run(nb, start=index, until=check, snapshot=snapshot)
+    failed = [r for r in runs if r.error is not None]
+    assert not failed, f"cell {failed[0].index} refused this correct {function}:\n{body}\n{failed[0].error}"
+
+
 def test_every_assignment_has_wrong_answers_for_every_task():
     for name in NAMES:
         nb = load(tool.SOLUTIONS / f"{name}.ipynb")

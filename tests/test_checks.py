@@ -36,13 +36,18 @@ def test_a_right_answer_passes_and_comes_back_converted():
 def test_a_wrong_answer_that_matches_a_mistake_is_named():
     message = failure(lambda x: x**3, SQUARE)
     assert message.startswith("task: square([1, 2, 3]) returned tensor of shape (3,) [1, 8, 27]")
-    assert message.endswith("expected tensor of shape (3,) [1, 4, 9]. That is x ** 3; the square is x ** 2.")  # fmt: skip
+    assert message.endswith("expected tensor of shape (3,) [1, 4, 9] (largest difference 18 at index 2). That is x ** 3; the square is x ** 2.")  # fmt: skip
     assert failure(torch.sum, MEAN) == "task: mean([1, 2, 3]) returned 6; expected 2. That is the sum; the mean divides it by N."  # fmt: skip
 
 
 def test_an_unknown_wrong_answer_shows_both_values_and_no_mistake():
     message = failure(lambda x: x * x + 1, SQUARE)
-    assert message == "task: square([1, 2, 3]) returned tensor of shape (3,) [2, 5, 10]; expected tensor of shape (3,) [1, 4, 9]."  # fmt: skip
+    assert message == "task: square([1, 2, 3]) returned tensor of shape (3,) [2, 5, 10]; expected tensor of shape (3,) [1, 4, 9] (largest difference 1 at index 0)."  # fmt: skip
+    # where the values agree in what the message shows, the largest difference and its place tell them apart
+    grid = Case("grid()", want=torch.zeros(2, 8, dtype=f64))
+    off = torch.zeros(2, 8, dtype=f64)
+    off[1, 7] = 0.25
+    assert failure(lambda: off, grid).endswith("(largest difference 0.25 at index (1, 7)).")
 
 
 def test_the_first_matching_mistake_wins():
@@ -87,17 +92,41 @@ def test_a_guard_sees_the_raw_result_and_speaks_after_the_label():
     assert seen == [torch.float32]
 
 
-def test_the_student_gets_copies_of_the_tensors():
+def test_the_student_gets_copies_and_an_input_changed_in_place_is_named():
     x = torch.tensor([1.0, 2.0, 3.0], dtype=f64)
     case = Case("square(x)", (x,), SQUARES, kwargs={"out": torch.zeros(3, dtype=f64)})
 
-    def in_place(x, out):
-        out.copy_(x.mul_(x))
+    def into_out(x, out):
+        out.copy_(x * x)
         return out
 
-    run("task", in_place, [case])
-    assert torch.equal(x, torch.tensor([1.0, 2.0, 3.0], dtype=f64))
+    def in_place(x, out):
+        return x.mul_(x)
+
+    # the right value, but written into an input: refused, the argument named
+    assert "square(x) changed its input out in place" in failure(into_out, case)
+    assert "square(x) changed its input x in place" in failure(in_place, case)
+    assert torch.equal(x, torch.tensor([1.0, 2.0, 3.0], dtype=f64))  # the references are safe
     assert torch.equal(case.kwargs["out"], torch.zeros(3, dtype=f64))
+    nan = Case("f(x)", (torch.tensor([float("nan"), 1.0], dtype=f64),), torch.tensor([0.0, 2.0], dtype=f64))
+    assert run("task", lambda x: torch.nan_to_num(x) * 2, [nan])  # nan left where it was is no change
+
+
+def test_float32_answers_are_compared_at_float32_precision():
+    third = Case("third()", want=1 / 3, scalar=True, rtol=1e-9, atol=1e-12)
+    as_float32 = torch.tensor(1 / 3, dtype=torch.float32)
+    assert run("task", lambda: as_float32, [third])  # a float32 tensor
+    assert run("task", lambda: as_float32.item(), [third])  # a Python number from one
+    assert "returned 0.333334; expected 0.333333" in failure(lambda: torch.tensor(1 / 3 + 1e-6, dtype=f64), third)
+    # float32 precision is not a free pass: an error of 1e-4 is still an error
+    assert "expected 0.333333" in failure(lambda: torch.tensor(1 / 3 + 1e-4, dtype=torch.float32), third)
+
+
+def test_a_task_that_asks_for_float64_refuses_float32_and_says_so():
+    message = failure(lambda x: (x * x).float(), SQUARE, dtype=f64)
+    assert message.startswith("task: square([1, 2, 3]) returned a float32 tensor; compute in float64, as the task asks")
+    assert run("task", lambda x: x * x, [SQUARE], dtype=f64)
+    assert run("task", lambda x: float((x * x).sum()), [Case("s", SQUARE.args, 14.0, scalar=True)], dtype=f64)
 
 
 def test_runtime_errors_become_failures_with_a_hint_only_when_hints_are_given():
@@ -122,10 +151,10 @@ def test_runtime_errors_become_failures_with_a_hint_only_when_hints_are_given():
 
 def test_says_replaces_the_values_in_the_message():
     weights = Case("the weights", want=torch.zeros(3), mistakes={"No step.": torch.ones(3)}, says="are wrong")  # fmt: skip
-    with pytest.raises(CheckFailed, match=r"^task: the weights are wrong. No step.$"):
+    with pytest.raises(CheckFailed, match=r"^task: the weights are wrong \(largest difference 1 at index 0\). No step.$"):
         judge("task", weights, torch.ones(3))
     with pytest.raises(
-        CheckFailed, match=r"^task: the weights are wrong \(largest difference 2\).$"
+        CheckFailed, match=r"^task: the weights are wrong \(largest difference 2 at index 1\).$"
     ):
         judge("task", weights, torch.tensor([0.0, 2.0, 0.0]))
     with pytest.raises(CheckFailed, match=r"^task: it gave 3 for 1.$"):

@@ -44,7 +44,7 @@ def test_the_radii_and_the_fractions_inside_agree_with_metrics_precision_recall(
 
 
 def test_a_result_that_is_not_a_pair_is_refused_with_what_to_return():
-    with pytest.raises(CheckFailed, match=r"should return a pair \(precision, recall\)"):
+    with pytest.raises(CheckFailed, match=r"should return the pair \(precision, recall\)"):
         evaluation.precision_recall(lambda real, fake, k: 0.5)
-    with pytest.raises(CheckFailed, match=r"should return a pair \(mu, cov\)"):
+    with pytest.raises(CheckFailed, match=r"should return the pair \(mu, cov\)"):
         evaluation.gaussian_stats(lambda features: features.mean(dim=0))

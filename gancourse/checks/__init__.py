@@ -11,6 +11,18 @@ wrong, what was expected, and, when the wrong value matches a common mistake, wh
     from gancourse.checks import gan_losses as check
     check.bce(bce)   # ✓ bce: ... or CheckFailed: bce: ... did you drop the minus sign?
 
+**Tolerances.** An answer is compared at the precision it was computed in. The references
+are float64; a float64 answer must meet its case's tolerance (``rtol`` 1e-6 by default). A
+float32 (or half-precision) tensor, and a Python number, which may come from one, are
+compared at float32 precision at least (:data:`FLOAT32_RTOL`, :data:`FLOAT32_ATOL`), so a
+correct answer computed in float32 is never refused for its rounding. A task that needs
+float64 says so, and its cases carry ``dtype=f64``: an answer in another precision is then
+refused with a message that says to compute in float64.
+
+**Side effects.** The student's function gets copies of the tensors; one that changes an
+input in place is refused with a message that names the argument, because the same function
+spoils its caller's tensors later (PyTorch then complains far from the cause).
+
 **Where the reference answers come from**, in every module: PyTorch's own functions
 (``torch.nn.functional``, ``torch.distributions``, autograd), closed forms and values
 computed by hand, all computed in the check itself. Course code (``theory``, ``metrics``,
@@ -20,16 +32,18 @@ one, and the module that uses it names it. Each module's docstring lists its ref
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-__all__ = ["Case", "CheckFailed", "call", "compare", "f64", "fail", "judge", "passed", "run", "to_float", "to_tensor"]  # fmt: skip
+__all__ = ["Case", "CheckFailed", "call", "compare", "f64", "fail", "judge", "pair", "passed", "run", "to_float", "to_tensor", "tolerance"]  # fmt: skip
 
 f64 = torch.float64  # the checks compute their references in double precision
+FLOAT32_RTOL, FLOAT32_ATOL = 1e-5, 1e-6  # the least tolerance for an answer in float32
 
 
 class CheckFailed(AssertionError):
@@ -57,6 +71,7 @@ class Case:
     shapes: Mapping[str, tuple] | None = None  # if set, the shape first: {message: wrong shape}
     guard: Callable[[Any], str | None] | None = None  # the raw result -> "returned ..." or None
     says: str = ""  # words for a wrong value, if not "returned {got}; expected {want}"
+    dtype: torch.dtype | None = None  # if set, a floating-point tensor of another dtype is refused
 
 
 def fail(task: str, message: str):
@@ -78,12 +93,28 @@ def to_tensor(task: str, value, what: str = "the result") -> torch.Tensor:
     fail(task, f"{what} should be a torch tensor (or a number), but it is {type(value).__name__}: {value!r:.80}")  # fmt: skip
 
 
+def pair(task: str, result, names: str) -> tuple:
+    """``result`` as a pair, a tuple or a list alike, or a failed check that names what was expected."""
+    if not (isinstance(result, tuple | list) and len(result) == 2):
+        fail(task, f"it should return the pair {names}, but returned {type(result).__name__}.")
+    return tuple(result)
+
+
 def to_float(task: str, value, what: str = "the result") -> float:
     """``value`` (a number or a one-element tensor) as a Python float."""
     tensor = to_tensor(task, value, what)
     if tensor.numel() != 1:
         fail(task, f"{what} should be a single number (a scalar tensor), but it has shape {tuple(tensor.shape)}; did you forget to average?")  # fmt: skip
     return tensor.item()
+
+
+def tolerance(got, rtol: float, atol: float) -> tuple[float, float]:
+    """The tolerance for the raw answer ``got``: the case's, widened to float32 precision for a
+    float32 or half-precision tensor and for a Python float (which may come from one)."""
+    low = isinstance(got, float) or (
+        isinstance(got, torch.Tensor) and got.is_floating_point() and torch.finfo(got.dtype).eps > 1e-10
+    )
+    return (max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_ATOL)) if low else (rtol, atol)
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float) -> bool:
@@ -103,6 +134,7 @@ def compare(task: str, case: str, got, want, mistakes: Mapping[str, object] | No
             with ``{got}`` and ``{want}`` for the values; if it shows neither, the message
             gives the largest difference.
     """
+    rtol, atol = tolerance(got, rtol, atol)
     got_t, want_t = to_tensor(task, got, f"{case}"), to_tensor(task, want)
     if got_t.shape != want_t.shape and got_t.numel() == want_t.numel() == 1:
         got_t = got_t.reshape(want_t.shape)
@@ -111,21 +143,35 @@ def compare(task: str, case: str, got, want, mistakes: Mapping[str, object] | No
     if got_t.shape != want_t.shape:
         fail(task, f"{case} returned shape {tuple(got_t.shape)}; expected shape {tuple(want_t.shape)}.")  # fmt: skip
     said = f"{case} " + (says or "returned {got}; expected {want}").format(got=_show(got_t), want=_show(want_t))  # fmt: skip
+    where = _largest_difference(got_t, want_t) if (got_t.numel() > 1 or (says and "{got}" not in says)) else ""  # fmt: skip
     for explanation, value in (mistakes or {}).items():
         value_t = to_tensor(task, value)
         if value_t.numel() == got_t.numel() and _close(got_t, value_t.reshape(got_t.shape), 1e-4, 1e-7):  # fmt: skip
-            fail(task, f"{said}. {explanation}")
-    if says and "{got}" not in says:
-        fail(task, f"{said} (largest difference {(got_t - want_t).abs().max():.3g}).")
+            fail(task, f"{said}{where}. {explanation}")
     if not says and not torch.isfinite(got_t).all():
         fail(task, f"{case} returned {_show(got_t)}, which is not finite; expected {_show(want_t)}.")  # fmt: skip
-    fail(task, f"{said}.")
+    fail(task, f"{said}{where}.")
+
+
+def _largest_difference(got: torch.Tensor, want: torch.Tensor) -> str:
+    """" (largest difference 0.5 at index (1, 2))": how far off, and where (the first place if tied)."""
+    diff = torch.nan_to_num((got - want).abs(), nan=math.inf).flatten()
+    at = int(diff.argmax())
+    if got.numel() == 1:
+        return f" (largest difference {diff[at]:.3g})"
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(at), got.shape))
+    return f" (largest difference {diff[at]:.3g} at index {index[0] if len(index) == 1 else index})"
 
 
 def judge(task: str, case: Case, got) -> torch.Tensor | float:
     """``got``, the result of ``case``, as a float64 tensor (a float if ``case.scalar``), or a failed check."""
     what = case.what or case.label
     tensor = to_tensor(task, got, what)
+    if case.dtype is not None and isinstance(got, torch.Tensor) and got.is_floating_point() and got.dtype != case.dtype:  # fmt: skip
+        fail(task, f"{case.label} returned a {str(got.dtype).removeprefix('torch.')} tensor; compute in "
+                   f"{str(case.dtype).removeprefix('torch.')}, as the task asks (keep the inputs' dtype: no .float(), "
+                   "and torch.tensor(..., dtype=torch.float64) for new tensors).")  # fmt: skip
+    rtol, atol = tolerance(got, case.rtol, case.atol)
     if case.guard is not None and (problem := case.guard(got)):
         fail(task, f"{case.label} {problem}")
     if case.finite and torch.isnan(tensor).any():
@@ -136,19 +182,21 @@ def judge(task: str, case: Case, got) -> torch.Tensor | float:
             named = next((f" {m}" for m, wrong in case.shapes.items() if tuple(wrong) == shape), "")
             fail(task, f"{case.label} returned shape {shape}; expected {want}.{named}")
     if case.scalar:
-        tensor = to_float(task, tensor, what)
-    compare(task, case.label, tensor, case.want, case.mistakes, case.rtol, case.atol, case.says)
+        value = to_float(task, tensor, what)
+        compare(task, case.label, tensor.reshape(()), case.want, case.mistakes, rtol, atol, case.says)  # float64: rtol stays
+        return value
+    compare(task, case.label, tensor, case.want, case.mistakes, rtol, atol, case.says)
     return tensor
 
 
 def call(task: str, case: Case, fn: Callable, hints: Mapping[str, str] | None = None):
     """``fn(*case.args, **case.kwargs)``, tensors passed as copies (an in-place edit cannot
-    spoil a reference). With ``hints``, a ``RuntimeError`` (PyTorch's complaint about shapes,
-    dtypes, graphs) fails the check, naming the case and adding the hint whose key the
-    error's text contains."""
+    spoil a reference, and is refused with the argument's name). With ``hints``, a
+    ``RuntimeError`` (PyTorch's complaint about shapes, dtypes, graphs) fails the check,
+    naming the case and adding the hint whose key the error's text contains."""
     args, kwargs = [_copy(a) for a in case.args], {k: _copy(v) for k, v in case.kwargs.items()}
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
     except RuntimeError as error:
         if hints is None or isinstance(error, NotImplementedError):  # the stub: not written yet
             raise
@@ -156,14 +204,40 @@ def call(task: str, case: Case, fn: Callable, hints: Mapping[str, str] | None = 
         hint = next((h for key, h in hints.items() if key in text), "")
         first = text.splitlines()[0].rstrip(".") if text else "(no message)"
         fail(task, f"{case.label} raised RuntimeError: {first}. {hint}".strip())
+    _unchanged(task, case, fn, args, kwargs)
+    return result
 
 
 def _copy(value):
     return value.clone() if isinstance(value, torch.Tensor) else value
 
 
-def run(task: str, fn: Callable, cases: list[Case], hints: Mapping[str, str] | None = None) -> list:
-    """Call ``fn`` on each case in turn and :func:`judge` the result; return the results, converted."""
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.is_floating_point() and b.is_floating_point():
+        a, b = torch.nan_to_num(a), torch.nan_to_num(b)  # nan where nan was is no change
+    return torch.equal(a, b)
+
+
+def _unchanged(task: str, case: Case, fn: Callable, args: list, kwargs: dict) -> None:
+    """Fail if ``fn`` changed one of its tensor arguments in place."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature
+        names = []
+    given = [(names[i] if i < len(names) else f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(case.args, args, strict=True))]  # fmt: skip
+    given += [(name, case.kwargs[name], value) for name, value in kwargs.items()]
+    for name, before, after in given:
+        if isinstance(before, torch.Tensor) and not _same(before.detach(), after.detach()):
+            fail(task, f"{case.label} changed its input {name} in place (an operation ending in _, "
+                       f"or {name}[...] = ..., or +=/*= on it); compute a new tensor instead, so that "
+                       f"the caller's {name} is left as it was.")  # fmt: skip
+
+
+def run(task: str, fn: Callable, cases: list[Case], hints: Mapping[str, str] | None = None, dtype: torch.dtype | None = None) -> list:  # fmt: skip
+    """Call ``fn`` on each case in turn and :func:`judge` the result; return the results, converted.
+    ``dtype``: the precision the task asks for, for every case that does not set its own."""
+    if dtype is not None:
+        cases = [case if case.dtype is not None else replace(case, dtype=dtype) for case in cases]
     return [judge(task, case, call(task, case, fn, hints)) for case in cases]
 
 

@@ -25,7 +25,7 @@ import math
 
 import torch
 
-from . import Case, call, f64, fail, judge, passed, run
+from . import Case, call, f64, judge, pair, passed, run
 
 # --------------------------------------------------------------------------- references
 
@@ -78,11 +78,6 @@ def _random_covariance(d: int, gen: torch.Generator) -> torch.Tensor:
     return B @ B.T + 0.1 * torch.eye(d, dtype=f64)
 
 
-def _pair(task: str, result, names: str) -> tuple:
-    if not (isinstance(result, tuple | list) and len(result) == 2):
-        fail(task, f"it should return a pair {names}, but returned {type(result).__name__}")
-    return tuple(result)
-
 
 def _inside_mistakes(points, centres, k, radii, points_radii, other_radii) -> dict:
     """The fraction of ``points`` inside the balls around ``centres``, as common mistakes compute it.
@@ -106,6 +101,10 @@ def _inside_mistakes(points, centres, k, radii, points_radii, other_radii) -> di
         "That is the (k+1)-th neighbour's distance as the radius: after excluding the point, take the k-th.":
             _fraction_inside(points, centres, _radii(centres, k, rank=k + 1)),
     }  # fmt: skip
+    if len(points) == len(centres):  # radii[:, None] broadcasts without an error only then
+        rows = (_distances(points, centres) <= radii[:, None]).any(dim=1).double().mean().item()
+        named["The radii were broadcast along the wrong axis: in the distance matrix (tested points x centres) "
+              "radius j belongs to column j, its ball's centre; compare with radii[None, :], not radii[:, None]."] = rows  # fmt: skip
     if other_radii is not None:
         message = "The balls around a set's points have that set's radii: you used the other set's."
         named[message] = _fraction_inside(points, centres, other_radii)
@@ -162,7 +161,7 @@ def gaussian_stats(fn) -> None:
     cases = [("the four corners of the square [0, 2]^2", corners), ("40 random points in 3-D", x)]
     for name, features in cases:
         N, d = features.shape
-        mu, cov = _pair(task, fn(features.clone()), "(mu, cov)")
+        mu, cov = pair(task, fn(features.clone()), "(mu, cov)")
         centred = features - features.mean(0)
         judge(task, Case(f"mu on {name}", want=features.mean(0), shapes={
             "That is the mean of each sample over its features; average over the samples, dim=0.": (N,),
@@ -365,10 +364,12 @@ def precision_recall(fn) -> None:
         P = _fraction_inside(fake, real, r_real)
         R = _fraction_inside(real, fake, r_fake)
         result = call(task, Case(f"precision_recall on {name}", (real, fake, k)), fn, hints={
-            "must match the size": "The balls around a set's points have that set's radii: the real "
-                                   "points' radii for the real balls, the generated points' for theirs.",
+            "must match the size": "The radii do not line up with the distances. In d = torch.cdist(tested, centres), "
+                                   "of shape (tested points, centres), radius j belongs to column j: compare d with "
+                                   "radii[None, :]; and the balls around a set's points have that set's radii (the "
+                                   "real points' for the real balls, the generated points' for theirs).",
         })  # fmt: skip
-        precision, recall = _pair(task, result, "(precision, recall)")
+        precision, recall = pair(task, result, "(precision, recall)")
 
         same_size = len(real) == len(fake)
         judge(task, Case(f"precision on {name}", want=P, mistakes={

@@ -18,7 +18,7 @@ import math
 import torch
 
 from .. import budget, data, metrics, runs
-from . import Case, f64, fail, judge, passed, to_float, to_tensor
+from . import Case, f64, fail, judge, pair, passed, to_float, to_tensor
 
 # The collapsing GAN of the assignment: the ring preset with a generator that learns 50 times
 # faster than its discriminator, so G keeps jumping to wherever D is currently fooled most.
@@ -53,17 +53,12 @@ def _brute_nearest(samples, centers):
     return distance, nearest, squared
 
 
-def _pair(task: str, result, names: str) -> tuple:
-    if not (isinstance(result, tuple) and len(result) == 2):
-        fail(task, f"it should return a pair {names}, but returned {type(result).__name__}")
-    return result
-
 
 def nearest_mode(fn) -> None:
     """``fn(samples, centers)`` -> ``(index, distance)``: :math:`k(x) = \\arg\\min_k \\|x - c_k\\|_2` and that distance."""
     task, (centers, _, sets) = "nearest_mode", _sample_sets()
     for name, samples in sets.items():
-        index, distance = _pair(task, fn(samples, centers), "(index, distance)")
+        index, distance = pair(task, fn(samples, centers), "(index, distance)")
         want_distance, want_index, squared = _brute_nearest(samples, centers)
         index = to_tensor(task, index, "index")
         if index.shape != want_index.shape:
@@ -84,7 +79,7 @@ def coverage(fn) -> None:
     :math:`3\\sigma` of it (as nearest mode), and the fraction of samples within :math:`3\\sigma` of their nearest mode."""
     task, (centers, std, sets) = "coverage", _sample_sets()
     for name, samples in sets.items():
-        modes, high_quality = _pair(task, fn(samples, centers, std), "(modes, high_quality)")
+        modes, high_quality = pair(task, fn(samples, centers, std), "(modes, high_quality)")
         modes, high_quality = to_float(task, modes, "modes"), to_float(task, high_quality, "high_quality")  # fmt: skip
         distance, nearest, _ = _brute_nearest(samples, centers)
         within = {tau: distance < tau * std for tau in (1.0, 3.0)}  # high quality: within 3 std

@@ -54,7 +54,7 @@ def gaussian_pdf(fn) -> None:
         }, what=f"gaussian_pdf(x, {mu}, {sigma})"))  # fmt: skip
     zero = torch.zeros(1, dtype=f64)
     cases.append(Case("gaussian_pdf(0, 0, 1)", (zero, 0.0, 1.0), 1 / root_2pi, scalar=True))
-    _, narrow, _, peak = run("gaussian_pdf", fn, cases)
+    _, narrow, _, peak = run("gaussian_pdf", fn, cases, dtype=f64)
     passed("gaussian_pdf", f"matches torch.distributions.Normal; peak of N(0, 1) = {peak:.6f}, integral = {narrow.sum() * DX:.6f}")  # fmt: skip
 
 
@@ -79,7 +79,7 @@ def optimal_discriminator(fn) -> None:
             "That is p_g / (p_data + p_g) = 1 - D*: the real data's density goes on top.": torch.tensor([1 / 6, 0.5, 0.0, 1.0, 0.5], dtype=f64),
         }, finite="Where both densities vanish, p_data / (p_data + p_g) is 0 / 0; "
                   "V does not depend on D there, and D* is set to 1/2 (use torch.where)."),
-    ])  # fmt: skip
+    ], dtype=f64)  # fmt: skip
     passed("optimal_discriminator", "D* = sigmoid(mu^2/2 - mu x) for N(0, 1) vs N(1.5, 1), 1/2 at x = 0.75 and where both vanish")  # fmt: skip
 
 
@@ -107,7 +107,7 @@ def value_function(fn) -> None:
         Case("value_function([1, 0.5, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], dx=1)", (*tiny, 1.0), -LOG_2, scalar=True,
              finite="Where a density is 0 and D is 0 or 1, the term is 0 log 0, which counts as 0; torch.log gives "
                     "0 * (-inf) = nan there. Use torch.special.xlogy(p, D), which is p log D with 0 log 0 = 0."),
-    ])  # fmt: skip
+    ], dtype=f64)  # fmt: skip
     passed("value_function", f"V(D, G) = {want:.6f} for a logistic D; the constant D = 1/2 gives -log 4 = {half:.6f}")  # fmt: skip
 
 
@@ -131,7 +131,7 @@ def kl_divergence(fn) -> None:
              finite="Where p = 0 the term 0 log(0 / q) counts as 0, but torch.log gives 0 * (-inf) or 0 / 0 = nan. "
                     "Write p log p - p log q with torch.special.xlogy, which has 0 log 0 = 0."),
         Case("kl_divergence(p, p)", (p, p, 1.0), 0.0, scalar=True),
-    ])  # fmt: skip
+    ], dtype=f64)  # fmt: skip
     forward, backward = _kl_gaussians(0.0, 1.0, 0.0, 2.0), _kl_gaussians(0.0, 2.0, 0.0, 1.0)
     passed("kl_divergence", f"matches the closed form for Gaussians, e.g. KL(N(0,1) || N(0,4)) = {forward:.6f} but the reverse is {backward:.6f}")  # fmt: skip
 
@@ -170,5 +170,5 @@ def js_divergence(fn) -> None:
                                "Does your kl_divergence use torch.special.xlogy(p, p) - torch.special.xlogy(p, q)?"),
         Case("js_divergence([0.5, 0.5], [0, 1], dx=1)", (fair, tails, 1.0), 0.75 * math.log(4 / 3), scalar=True,
              what="js_divergence(Bern(1/2), Bern(0), dx=1)"),
-    ])  # fmt: skip
+    ], dtype=f64)  # fmt: skip
     passed("js_divergence", f"JSD(N(0, 1) || N(1, 1)) = {at_one:.6f} nats; disjoint supports give log 2 = {disjoint:.6f}")  # fmt: skip

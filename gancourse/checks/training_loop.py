@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import data, models, runs, train
-from . import Case, fail, judge, passed, to_float
+from . import Case, fail, judge, pair, passed, to_float
 
 BATCH = 64
 WRONG_STEP = "are not those of a correct step"  # what the message says of wrong weights
@@ -100,12 +100,17 @@ def update_D(fn) -> None:
         want_loss = _d_loss(state.D(x_real), state.D(x_fake))
     _stale_gradients(state.D)
     _stale_gradients(state.G)  # as after G's last step: a step of G's optimiser here would move G
+    d_steps = _Counting(state.opt_D, "step")
     loss = fn(state, x_real, x_fake)
     if any(p.grad is not None and not torch.all(p.grad == 0.5) for p in state.G.parameters()):
         fail(task, "D's step sent gradients into G's weights: give D x_fake.detach(), so that G stays fixed.")  # fmt: skip
     if not torch.equal(_weights(state.G), G_before):
         fail(task, "D's step changed G's weights: step only state.opt_D.")
     if torch.equal(_weights(state.D), D_before):
+        if d_steps.count:
+            fail(task, "state.opt_D.step() was called, but D's weights did not change: no gradient reached them. "
+                       "Compute the loss from D's outputs as they are (no .detach() or .item() on them) and "
+                       "call loss_D.backward() before the step.")  # fmt: skip
         fail(task, "D's weights did not change: call state.opt_D.step() after the backward pass.")
     judge(task, Case("D's weights after your step", want=_D_after(_d_loss), mistakes={
         "The gradients of an earlier backward pass were added to this one: call state.opt_D.zero_grad() first.":
@@ -129,10 +134,15 @@ def update_G(fn) -> None:
     with torch.no_grad():
         want_loss = _bce(state.D(x_fake), 1.0)
     _stale_gradients(state.G)
+    g_steps = _Counting(state.opt_G, "step")
     loss = fn(state, x_fake)
     if not torch.equal(_weights(state.D), D_before):
         fail(task, "G's step changed D's weights: step only state.opt_G (D's optimiser must not step here).")  # fmt: skip
     if torch.equal(_weights(state.G), G_before):
+        if g_steps.count:
+            fail(task, "state.opt_G.step() was called, but G's weights did not change: no gradient reached them. "
+                       "G learns through D(x_fake) with x_fake still attached to G: do not detach it here "
+                       "(only D's step detaches), and call loss_G.backward() before the step.")  # fmt: skip
         fail(task, "G's weights did not change: call state.opt_G.step() after the backward pass.")
     g_loss = partial(_bce, label=1.0)  # the non-saturating loss
     judge(task, Case("G's weights after your step", want=_G_after(g_loss), mistakes={
@@ -149,15 +159,54 @@ def update_G(fn) -> None:
 
 
 class _Counting:
-    """Counts the calls of one method of an object, and passes them on."""
+    """Counts the calls of one method of an object, and passes them on; with ``log``, appends
+    ``mark`` to it at each call (after the call returns), beside what else is logged there."""
 
-    def __init__(self, obj, name: str):
-        self.count, self.method = 0, getattr(obj, name)
+    def __init__(self, obj, name: str, log: list | None = None, mark: object = None):
+        self.count, self.method, self.log, self.mark, self.results = 0, getattr(obj, name), log, mark, []
         setattr(obj, name, self)
 
     def __call__(self, *args, **kwargs):
         self.count += 1
-        return self.method(*args, **kwargs)
+        result = self.method(*args, **kwargs)
+        self.results.append(result)
+        if self.log is not None:
+            self.log.append(self.mark)
+        return result
+
+
+def _record_call(log: list, D, inputs, logits) -> None:
+    """A forward hook: log D's input and its logits."""
+    log.append((inputs[0].detach(), logits.detach()))
+
+
+def _last_losses(log: list, x_real: torch.Tensor) -> tuple[float, float] | None:
+    """``(loss_D, loss_G)`` of the last step of each player, recomputed from D's outputs in ``log``.
+
+    ``log`` holds ``(input, logits)`` for each call of D and the marks ``"D"``/``"G"`` of the
+    optimisers' steps. D's last step is computed from the calls since the step before it (the
+    rows of ``x_real``, the last real batch, are real; the others fake), G's from the calls
+    between D's last step and G's. None when the log does not have that form.
+    """
+    d_steps = [i for i, entry in enumerate(log) if entry == "D"]
+    g_steps = [i for i, entry in enumerate(log) if entry == "G"]
+    if not d_steps or not g_steps or g_steps[-1] < d_steps[-1]:
+        return None
+    start = d_steps[-2] + 1 if len(d_steps) > 1 else 0
+    d_calls = [entry for entry in log[start : d_steps[-1]] if isinstance(entry, tuple)]
+    g_calls = [entry for entry in log[d_steps[-1] + 1 : g_steps[-1]] if isinstance(entry, tuple)]
+    real, fake = [], []
+    for x, logits in d_calls:
+        if x.dim() != 2 or x.shape[1:] != x_real.shape[1:] or logits.numel() != len(x):
+            return None
+        is_real = (x[:, None, :] == x_real[None]).all(dim=-1).any(dim=-1)
+        real.append(logits.flatten()[is_real])
+        fake.append(logits.flatten()[~is_real])
+    if not g_calls or not real or not torch.cat(real).numel() or not torch.cat(fake).numel():
+        return None
+    loss_D = _d_loss(torch.cat(real), torch.cat(fake))
+    loss_G = _bce(torch.cat([logits.flatten() for _, logits in g_calls]), 1.0)
+    return loss_D.item(), loss_G.item()
 
 
 def train_step(fn) -> None:
@@ -166,14 +215,21 @@ def train_step(fn) -> None:
     task = "train_step"
     for k in (1, 3):
         state, _, _ = _state()
+        log = []  # D's calls and the optimisers' steps, in order
         reals, noises = _Counting(state.batches, "next"), _Counting(state, "noise")
-        d_steps, g_steps = _Counting(state.opt_D, "step"), _Counting(state.opt_G, "step")
+        d_steps, g_steps = _Counting(state.opt_D, "step", log, "D"), _Counting(state.opt_G, "step", log, "G")
+        hook = state.D.register_forward_hook(partial(_record_call, log))
         G_before = _weights(state.G)
-        result = fn(state, k)
-        if not (isinstance(result, tuple) and len(result) == 2):
-            fail(task, f"it should return the pair (loss_D, loss_G), but returned {type(result).__name__}.")  # fmt: skip
-        for name, value in zip(("loss_D", "loss_G"), result, strict=True):
-            to_float(task, value, name)
+        try:
+            result = fn(state, k)
+        finally:
+            hook.remove()
+        result = pair(task, result, "(loss_D, loss_G)")
+        got = [to_float(task, value, name) for name, value in zip(("loss_D", "loss_G"), result, strict=True)]  # fmt: skip
+        last = _last_losses(log, reals.results[-1]) if reals.results else None
+        if last is not None and not _pair_close(got, last) and _pair_close(got, last[::-1]):
+            fail(task, f"it returned ({got[0]:.4f}, {got[1]:.4f}), which is (loss_G, loss_D): return the pair "
+                       "in the order (loss_D, loss_G).")  # fmt: skip
         if reals.count != k:
             fail(task, f"with k = {k} it drew {reals.count} real batches; each of D's {k} steps needs its own.")  # fmt: skip
         if k > 1 and noises.count == 1:
@@ -188,6 +244,10 @@ def train_step(fn) -> None:
         if torch.equal(_weights(state.G), G_before):
             fail(task, "G's weights did not change.")
     passed(task, "k steps of D on fresh real and fake batches, then one step of G (k = 1 and 3)")
+
+
+def _pair_close(a, b) -> bool:
+    return all(abs(x - y) <= 1e-5 + 1e-4 * abs(y) for x, y in zip(a, b, strict=True))
 
 
 def learned_gaussian(G: torch.nn.Module, n: int = 20_000) -> None:

@@ -74,6 +74,11 @@ HINTS = {  # PyTorch's complaints, and what to do about them
     "(N, 1, ..., 1), one 1 per dimension of a sample, e.g. eps.reshape(-1, *[1] * (real.dim() - 1)).",
 }
 
+LOSS_HINTS = {  # critic_loss sees scores only: no eps, no gradients
+    "must match the size": "The real and the generated batches may differ in size (m and m'): take the mean "
+    "of each, mean f(fake) - mean f(real), instead of subtracting them sample by sample.",
+}
+
 
 def _gradients(critic, points: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
     """The critic's gradient at each point, one sample at a time (with its graph back to the
@@ -140,7 +145,7 @@ def critic_loss(fn) -> None:
             "That is only the fake half; subtract the mean score of the real samples.": f_fake.mean(),
         }, scalar=True, what="the result"),
         Case("critic_loss on scores of shape (N, 1)", (f_real[:, None], f_fake[:, None]), want, scalar=True, what="the result"),
-    ], HINTS)  # fmt: skip
+    ], LOSS_HINTS)  # fmt: skip
     # the loss trains the critic: it must carry a graph back to the scores
     f_real, f_fake = f_real.requires_grad_(True), f_fake.requires_grad_(True)
     loss = fn(f_real, f_fake)
@@ -153,7 +158,7 @@ def critic_loss(fn) -> None:
     # the optimal critic of a shift by theta, f(x) = -x_1, estimates W1 = theta
     theta, (real, fake) = 1.5, shift_batch(1.5)
     shift = Case("critic_loss of f(x) = -x_1 on a shift by 1.5", (-real[:, 0], -fake[:, 0]))
-    estimate = -to_float(task, call(task, shift, fn, HINTS))
+    estimate = -to_float(task, call(task, shift, fn, LOSS_HINTS))
     compare(task, f"-{shift.label}", estimate, theta)
     passed(task, f"mean f(fake) - mean f(real); the optimal critic of a shift by {theta} estimates W1 = {estimate:.3f}")  # fmt: skip
 
@@ -265,9 +270,18 @@ def gradient_penalty(fn) -> None:
         penalty = call(task, Case(label, (recording_critic, many_real, many_fake)), fn, HINTS)
     if not seen:
         fail(task, f"{label} never called the critic.")
-    _drawn_eps(task, label, seen[-1], many_real, many_fake)
+    # one call on the whole batch, or one call per sample (a loop): both evaluate the critic
+    # on every interpolate once
+    x_hat = seen[-1]
+    if x_hat.shape != many_real.shape and all(x.shape[1:] == many_real.shape[1:] for x in seen):
+        x_hat = torch.cat(seen)
+    if x_hat.shape != many_real.shape:
+        calls = f"{len(seen)} calls" if len(seen) > 1 else "one call"
+        fail(task, f"{label}: the critic saw a batch of shape {tuple(x_hat.shape)} in {calls}; expected the "
+                   f"{len(many_real)} interpolates, shape {tuple(many_real.shape)}, each once.")  # fmt: skip
+    _drawn_eps(task, label, x_hat, many_real, many_fake)
     # f = ||x||^2 / 2: the gradient at x is x
-    judge(task, Case(label, want=_penalty(seen[-1], 10.0), scalar=True), penalty)
+    judge(task, Case(label, want=_penalty(x_hat, 10.0), scalar=True), penalty)
     passed(task, f"lam * mean (||grad f(x_hat_i)|| - 1)^2 on the interpolates; on the tanh network it is "
                  f"{reference.item():.4f} and its gradient for the weights has norm {size:.4f}")  # fmt: skip
 

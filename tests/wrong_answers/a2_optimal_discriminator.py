@@ -24,3 +24,8 @@ WRONG = [
     ("js_divergence", "m = (p + q) / 2\nreturn kl_divergence(p, m, dx)", "only KL(p || m)"),
     ("js_divergence", "m = (p + q) / 2\nreturn (kl_divergence(p, m, dx) + kl_divergence(q, m, dx)) / 2 / math.log(2)", "bits"),
 ]
+
+WRONG += [
+    # float32: passes on sight, and the identities below then fail by rounding
+    ("gaussian_pdf", "z = (x.float() - mu) / sigma\nreturn torch.exp(-z**2 / 2) / (sigma * math.sqrt(2 * math.pi))", "compute in float64"),
+]

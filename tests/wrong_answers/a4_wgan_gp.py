@@ -56,3 +56,12 @@ WRONG = [
     ("critic_step", _step(extra="loss = critic_loss(critic(real), critic(fake)) + gradient_penalty(critic, real, fake, lam=lam)"), "after the step"),
     ("critic_step", "optimizer.zero_grad()\nloss = critic_loss(critic(real), critic(fake)) + gradient_penalty(critic, real, fake, lam=lam)\nreturn loss.item()", "did not move"),
 ]
+
+WRONG += [
+    # writes into the caller's real batch: critic_step would later fail with PyTorch's in-place error
+    ("interpolates", "e = eps.reshape((-1,) + (1,) * (real.dim() - 1))\nreal.mul_(e).add_((1 - e) * fake)\nreturn real", "changed its input real in place"),
+]
+WRONG += [
+    # subtracting the batches sample by sample: they differ in size, and the hint is about them, not eps
+    ("critic_loss", "return (f_fake - f_real).mean()", "take the mean of each"),
+]

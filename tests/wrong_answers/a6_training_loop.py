@@ -50,3 +50,15 @@ return loss_D, loss_G""", "expected 3 and 1"),
     loss_D = update_D(state, state.batches.next(), x_fake)
 update_G(state, x_fake)""", "(loss_D, loss_G)"),
 ]
+
+WRONG += [
+    # the pair in the wrong order: the task's printout would read the equilibrium backwards
+    ("train_step", """for _ in range(k):
+    x_real = state.batches.next()
+    x_fake = state.G(state.noise())
+    loss_D = update_D(state, x_real, x_fake)
+loss_G = update_G(state, x_fake)
+return loss_G, loss_D""", "which is (loss_G, loss_D)"),
+    # G's step on a detached batch: the step is called, but no gradient reaches G
+    ("update_G", G_STEP.format(loss=RIGHT_G).replace("state.D(x_fake)", "state.D(x_fake.detach())"), "no gradient reached them"),
+]

@@ -37,3 +37,8 @@ WRONG = [
     ("precision_recall", "r_real, r_fake = kth_neighbour_radii(real, k), kth_neighbour_radii(fake, k)\nprecision = (torch.cdist(fake, real) <= r_real).all(dim=1).double().mean()\nrecall = (torch.cdist(real, fake) <= r_fake).all(dim=1).double().mean()\nreturn precision, recall", "at least one* ball"),
     ("precision_recall", "r_real, r_fake = kth_neighbour_radii(real, k), kth_neighbour_radii(fake, k)\nprecision = (torch.cdist(fake, fake) <= r_fake).any(dim=1).double().mean()\nrecall = (torch.cdist(real, real) <= r_real).any(dim=1).double().mean()\nreturn precision, recall", "their own manifold"),
 ]
+
+WRONG += [
+    # each radius lined up with the tested point's row instead of its ball's column
+    ("precision_recall", "r_real, r_fake = kth_neighbour_radii(real, k), kth_neighbour_radii(fake, k)\nprecision = (torch.cdist(fake, real) <= r_real[:, None]).any(dim=1).double().mean()\nrecall = (torch.cdist(real, fake) <= r_fake[:, None]).any(dim=1).double().mean()\nreturn precision, recall", "radius j belongs to column j"),
+]
