@@ -112,6 +112,27 @@ def test_the_student_gets_copies_and_an_input_changed_in_place_is_named():
     assert run("task", lambda x: torch.nan_to_num(x) * 2, [nan])  # nan left where it was is no change
 
 
+def test_a_function_that_switches_requires_grad_or_a_network_mode_is_named():
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=f64)
+    assert "turned requires_grad on for its input x" in failure(lambda x: x.requires_grad_(True) * x, Case("square(x)", (x,), SQUARES))  # fmt: skip
+    net = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Dropout(0.5)).train()
+    scaled = Case("f(net)", (net,), 2.0, scalar=True)
+
+    def leaves_eval(net):
+        net.eval()
+        return 2.0
+
+    def restores(net):
+        was_training = net.training
+        net.eval()
+        net.train(was_training)
+        return 2.0
+
+    assert "left the network it was given in evaluation mode" in failure(leaves_eval, scaled)
+    net.train()
+    assert run("task", restores, [scaled]) == [2.0]
+
+
 def test_float32_answers_are_compared_at_float32_precision():
     third = Case("third()", want=1 / 3, scalar=True, rtol=1e-9, atol=1e-12)
     as_float32 = torch.tensor(1 / 3, dtype=torch.float32)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
+from torch import nn
 
 __all__ = ["Case", "CheckFailed", "call", "compare", "f64", "fail", "judge", "pair", "passed", "run", "to_float", "to_tensor", "tolerance"]  # fmt: skip
 
@@ -195,6 +196,7 @@ def call(task: str, case: Case, fn: Callable, hints: Mapping[str, str] | None = 
     ``RuntimeError`` (PyTorch's complaint about shapes, dtypes, graphs) fails the check,
     naming the case and adding the hint whose key the error's text contains."""
     args, kwargs = [_copy(a) for a in case.args], {k: _copy(v) for k, v in case.kwargs.items()}
+    modes = [(value, [m.training for m in value.modules()]) for value in (*args, *kwargs.values()) if isinstance(value, nn.Module)]  # fmt: skip
     try:
         result = fn(*args, **kwargs)
     except RuntimeError as error:
@@ -205,6 +207,12 @@ def call(task: str, case: Case, fn: Callable, hints: Mapping[str, str] | None = 
         first = text.splitlines()[0].rstrip(".") if text else "(no message)"
         fail(task, f"{case.label} raised RuntimeError: {first}. {hint}".strip())
     _unchanged(task, case, fn, args, kwargs)
+    for module, training in modes:
+        if [m.training for m in module.modules()] != training:
+            now = "evaluation" if not module.training else "training"
+            fail(task, f"{case.label} left the network it was given in {now} mode; a function that switches a "
+                       "network's mode (.eval() or .train()) restores it: was_training = net.training, then "
+                       "net.train(was_training) before returning.")  # fmt: skip
     return result
 
 
@@ -227,6 +235,10 @@ def _unchanged(task: str, case: Case, fn: Callable, args: list, kwargs: dict) ->
     given = [(names[i] if i < len(names) else f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(case.args, args, strict=True))]  # fmt: skip
     given += [(name, case.kwargs[name], value) for name, value in kwargs.items()]
     for name, before, after in given:
+        if isinstance(before, torch.Tensor) and before.requires_grad != after.requires_grad:
+            fail(task, f"{case.label} turned requires_grad {'on' if after.requires_grad else 'off'} for its input "
+                       f"{name}; leave the caller's tensor as it was and work on a copy, e.g. "
+                       f"{name}.detach().requires_grad_(True).")  # fmt: skip
         if isinstance(before, torch.Tensor) and not _same(before.detach(), after.detach()):
             fail(task, f"{case.label} changed its input {name} in place (an operation ending in _, "
                        f"or {name}[...] = ..., or +=/*= on it); compute a new tensor instead, so that "
