@@ -188,6 +188,7 @@ def _sample(args) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import torch
 
     from . import checkpoint, conditional, train, viz
     from .runs import png_bytes
@@ -207,6 +208,12 @@ def _sample(args) -> int:
         )
     G, _ = checkpoint.load_models(args.checkpoint)
     x = train.generate(G, args.n, seed=args.seed)
+    if not torch.isfinite(x).all():
+        bad = int((~torch.isfinite(x.reshape(len(x), -1))).any(dim=1).sum())
+        raise ValueError(
+            f"the generator in {args.checkpoint} gives NaN or inf in {bad} of {args.n} samples: its weights diverged; "
+            "sample from a checkpoint written before the divergence, or train again with lower learning rates."
+        )
     if isinstance(G, conditional.ConditionalGenerator):  # pairs: keep the images, drop the label planes
         x = conditional.images(x)
     if x.dim() == 4:

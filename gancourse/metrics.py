@@ -108,8 +108,8 @@ def mode_coverage(samples, centers, std: float, threshold: float = 3.0) -> ModeC
 
     Introduced in chapter 7.
     """
-    x = _as_points(samples, "samples")
-    c = _as_points(centers, "centers")
+    x = _as_points(samples, "samples", finite=False)  # a sample that is NaN is not high quality
+    c = _as_points(centers, "centers", finite=False)
     if not torch.isfinite(c).all():
         raise ValueError(
             f"centers must be finite; {int((~torch.isfinite(c)).any(dim=1).sum())} of them hold NaN or inf."
@@ -142,13 +142,25 @@ def mode_coverage(samples, centers, std: float, threshold: float = 3.0) -> ModeC
     )
 
 
-def _as_points(points, name: str) -> Tensor:
+def _as_points(points, name: str, finite: bool = True) -> Tensor:
     if isinstance(points, Tensor):
         points = points.detach().cpu()
     points = torch.as_tensor(points, dtype=torch.float64)
     if points.dim() != 2 or points.shape[0] == 0 or points.shape[1] == 0:
         raise ValueError(f"{name} must have shape (N, d) with N, d >= 1, got {tuple(points.shape)}")
+    if finite:
+        _require_finite(points, name)
     return points
+
+
+def _require_finite(x: Tensor, name: str) -> None:
+    """One line naming the argument when ``x`` holds NaN or inf (a diverged generator's samples)."""
+    bad = ~torch.isfinite(x.reshape(len(x), -1)).all(dim=1) if x.dim() else ~torch.isfinite(x)
+    if bad.any():
+        raise ValueError(
+            f"{name} holds NaN or inf in {int(bad.sum())} of {bad.numel()} samples; a diverged generator "
+            "gives such samples: score a checkpoint from before the divergence."
+        )
 
 
 # --------------------------------------------------------------------------- Earth-Mover distance
@@ -304,6 +316,8 @@ def nearest_neighbours(x, pool, batch_size: int = 250) -> tuple[Tensor, Tensor]:
     x, pool = x.reshape(len(x), -1), pool.reshape(len(pool), -1)
     if x.shape[1] != pool.shape[1] or not (len(x) and len(pool)):
         raise ValueError(f"x and pool must be non-empty with the same number of features, got {tuple(x.shape)} and {tuple(pool.shape)}.")
+    _require_finite(x, "x")
+    _require_finite(pool, "pool")
     index = torch.cat([torch.cdist(x[i : i + batch_size], pool).argmin(dim=1) for i in range(0, len(x), batch_size)])
     return (x.double() - pool[index].double()).norm(dim=1), index
 
@@ -314,8 +328,6 @@ def _as_features(x, name: str) -> Tensor:
     x = _as_points(x.reshape(x.shape[0], -1) if x.dim() > 2 else x, name)
     if x.shape[0] < 2:
         raise ValueError(f"{name} must have shape (N, d) with N >= 2, got {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} holds NaN or inf.")
     return x
 
 
@@ -420,6 +432,7 @@ def train_feature_classifier(
         raise ValueError(f"y must have shape ({x.shape[0]},) to match x, got {tuple(y.shape)}")
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
+    _require_finite(x, "x")
     if int(y.min()) < 0 or int(y.max()) >= num_classes:
         raise ValueError(
             f"labels must lie in [0, {num_classes}), got [{int(y.min())}, {int(y.max())}]"
@@ -450,6 +463,9 @@ def classifier_accuracy(classifier: FeatureClassifier, x, y, batch_size: int = 1
     """
     device = _device_of(classifier)
     x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
+    if len(x) == 0 or y.shape != (len(x),):
+        raise ValueError(f"x and y must hold the same number (>= 1) of images and labels, got {tuple(x.shape)} and {tuple(y.shape)}.")  # fmt: skip
+    _require_finite(x, "x")
     correct = 0
     for start in range(0, x.shape[0], batch_size):
         logits = classifier.logits(x[start : start + batch_size].to(device))
@@ -786,4 +802,5 @@ def _as_images(x, name: str) -> Tensor:
         raise ValueError(
             f"{name} needs at least 2 images to estimate a covariance, got {x.shape[0]}"
         )
+    _require_finite(x, name)
     return x

@@ -589,9 +589,22 @@ class TrainingState:
     def save(self, path: Path) -> None:
         """Write :meth:`state_dict` to ``path`` (atomically, checksummed): the last good checkpoint.
 
-        Under ``torchrun`` only rank 0 writes (every rank holds the same state)."""
+        Weights, optimiser states and a few of G's samples are checked finite first: an update
+        can turn them NaN while the losses it was computed from were finite (or make the
+        weights so large that G's outputs overflow), and such a state is never written
+        (:class:`TrainingDiverged`; the previous checkpoint stays). Under ``torchrun`` only
+        rank 0 writes (every rank holds the same state)."""
+        state = self.state_dict()
+        if bad := _non_finite(state) or _non_finite_samples(distributed.bare(self.G)):
+            kept = "no checkpoint was written"
+            if self.last_checkpoint is not None:
+                kept = "the last good checkpoint is {} (step {})".format(*self.last_checkpoint)
+            raise TrainingDiverged(
+                f"NaN/inf in {bad} after step {self.step}; training stopped, this step was not saved, "
+                f"and {kept}. Lower the learning rates, or use the non-saturating or WGAN-GP loss."
+            )
         if self.world.main:
-            save_checkpoint(self.state_dict(), path)
+            save_checkpoint(state, path)
         self.last_checkpoint = (path, self.step)
 
     def load_state_dict(self, state: dict, source: str | Path = "the checkpoint") -> None:
@@ -873,6 +886,28 @@ def resume_from(state: TrainingState, path: Path) -> None:
     for line in apply_changed_rates(state, saved["config"]):
         if state.world.main:
             print(line)
+
+
+def _non_finite(state: dict) -> str:
+    """Where the first NaN or inf of a :meth:`TrainingState.state_dict` sits ("G: net.0.weight"), or ""."""
+    for part in ("G", "D", "opt_G", "opt_D"):
+        stack = [(part, state[part])]
+        while stack:
+            where, value = stack.pop()
+            if isinstance(value, torch.Tensor):
+                if value.is_floating_point() and not torch.isfinite(value).all():
+                    return where
+            elif isinstance(value, dict):
+                stack += [(f"{where}: {key}" if where == part else f"{where}.{key}", v) for key, v in reversed(value.items())]
+            elif isinstance(value, list | tuple):
+                stack += [(f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value)))]
+    return ""
+
+
+def _non_finite_samples(G: nn.Module, n: int = 16) -> str:
+    """"G's samples" if G, with finite but huge weights, generates NaN or inf; else ""."""
+    with torch.no_grad():
+        return "" if torch.isfinite(generate(G, n, seed=0)).all() else "G's samples"
 
 
 def _save_unless_saved(state: TrainingState, path: Path) -> None:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from gancourse import runs
 from gancourse.__main__ import main
@@ -131,6 +132,22 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_finishes_the_run_exactly(tm
     assert json.loads((out / "history.json").read_text()) == whole  # as if never interrupted
     assert main([*argv, "--out", str(tmp_path / "end"), "--checkpoint-every", "-1"]) == 2
     assert "checkpoint_every must be 0 (off) or a positive integer" in capsys.readouterr().err
+
+
+def test_sample_refuses_a_generator_whose_samples_are_not_finite(tmp_path, capsys):
+    from gancourse.checkpoint import load_checkpoint, save_checkpoint
+
+    out = tmp_path / "ring"
+    assert main(ring_argv(out)) == 0
+    capsys.readouterr()
+    state = load_checkpoint(out / "checkpoint.pt")
+    first = next(key for key, value in state["G"].items() if value.is_floating_point())
+    state["G"][first] = torch.full_like(state["G"][first], float("nan"))  # as a diverged run's weights
+    save_checkpoint(state, tmp_path / "diverged.pt")
+    png = tmp_path / "samples.png"
+    code = main(["sample", "--checkpoint", str(tmp_path / "diverged.pt"), "--n", "50", "--out", str(png)])
+    one_error_line(capsys, code, "gives NaN or inf in 50 of 50 samples: its weights diverged")
+    assert not png.exists()
 
 
 def ring_argv(out, *extra):

@@ -513,6 +513,32 @@ def test_a_divergence_names_only_a_checkpoint_this_run_wrote(tmp_path):
         train.train(G, ExplodingDiscriminator(after_calls=2 * 3), data.ring(), config, checkpoint_dir=tmp_path)
 
 
+def test_weights_that_an_update_made_nan_are_never_saved_as_the_last_good_checkpoint(tmp_path):
+    """lr_g = 1e30: the losses of the first step are finite; after it G's weights are huge and its outputs NaN."""
+    G, D = mlp_pair(seed=0)
+    config = train.TrainConfig(steps=20, batch_size=8, lr_g=1e30, checkpoint_every=1, progress=False)
+    with pytest.raises(train.TrainingDiverged, match=r"NaN/inf in G's samples after step 1; .*no checkpoint was written"):
+        train.train(G, D, data.ring(), config, checkpoint_dir=tmp_path)
+    assert not (tmp_path / train.CHECKPOINT_NAME).exists()
+    G, D = mlp_pair(seed=0)  # with a good checkpoint first: that one is named, and kept as it was
+    train.train(G, D, data.ring(), replace(config, lr_g=1e-3, steps=3), checkpoint_dir=tmp_path)
+    good = (tmp_path / train.CHECKPOINT_NAME).read_bytes()
+    with pytest.raises(train.TrainingDiverged, match=r"the last good checkpoint is .* \(step 3\)"):
+        train.train(G, D, data.ring(), replace(config, steps=20), checkpoint_dir=tmp_path, resume=True)
+    assert (tmp_path / train.CHECKPOINT_NAME).read_bytes() == good
+
+
+def test_non_finite_names_the_first_tensor_that_holds_nan_or_inf():
+    G, D = mlp_pair(seed=0)
+    state = {"G": G.state_dict(), "D": D.state_dict(), "opt_G": {"state": {0: {"exp_avg": torch.zeros(2)}}}, "opt_D": {}}
+    assert train._non_finite(state) == ""
+    state["opt_G"]["state"][0]["exp_avg"][1] = float("inf")
+    assert train._non_finite(state) == "opt_G: state.0.exp_avg"
+    key = next(iter(state["D"]))
+    state["D"][key] = state["D"][key].clone().fill_(float("nan"))
+    assert train._non_finite(state) == f"D: {key}"
+
+
 def test_resume_applies_new_learning_rates_and_betas_and_says_so(tmp_path, capsys):
     G, D = mlp_pair(seed=0)
     config = train.TrainConfig(steps=10, batch_size=16, lr_d=1e-3, lr_g=1e-3, progress=False)
