@@ -9,6 +9,7 @@ Modules, one concept each:
 - :mod:`gancourse.train`      one training loop for every loss in the course
 - :mod:`gancourse.metrics`    mode coverage, an Earth-Mover distance (Sinkhorn), Fréchet classifier and Inception
   distances, precision and recall, density and coverage, nearest neighbours
+- :mod:`gancourse.probe`      a trained discriminator's features, judged by a linear classifier
 - :mod:`gancourse.transposed` transposed convolution by hand
 - :mod:`gancourse.conditional` class-conditional GANs: pairs (image, label) as tensors, the class read from the noise
 - :mod:`gancourse.viz`        sample grids, density plots, training curves, animations
