@@ -7,7 +7,7 @@ and writes into a folder of its own::
     checkpoint.pt     models, optimisers, random state, history (resumable, checksummed)
     history.json      per-step losses, mean D outputs and gradient norms
     samples.png       a grid of generated images, or generated vs real points
-    metrics.json      mode coverage for the ring / grid mixtures
+    metrics.json      mode coverage for the ring / grid mixtures (reverse_kl null if no sample is high quality)
     .lock             held while a process writes into the folder
 
 Every file is written atomically (:func:`gancourse.checkpoint.atomic_write`).
@@ -23,6 +23,7 @@ import copy
 import functools
 import io
 import json
+import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -233,7 +234,13 @@ def load_config(
             raise FileNotFoundError(f"config file {path} does not exist.") from None
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"config file {path} is not valid TOML: {err}") from None
-        preset = file_settings.pop("preset", preset)
+        named = file_settings.pop("preset", None)
+        if named is not None and preset is not None and named != preset:
+            raise ValueError(
+                f"config file {path} names preset {named!r}, and preset {preset!r} was asked for too (--preset); "
+                "keep one of them."
+            )
+        preset = named if named is not None else preset
     if preset is not None:
         require(isinstance(preset, str), "preset", preset, f"one of {', '.join(PRESETS)}")
         if preset not in PRESETS:
@@ -439,9 +446,10 @@ def _write_samples(G, source, config: RunConfig, out: Path) -> None:
         fig = viz.plot_samples_2d(source.sample(2_500, seed=0), fake, centers=centers).figure
         if centers is not None:
             coverage = metrics.mode_coverage(fake, centers, source.std)
+            reverse_kl = coverage.reverse_kl if math.isfinite(coverage.reverse_kl) else None  # no high-quality sample
             summary = {"modes": coverage.modes, "n_modes": coverage.n_modes,
-                       "high_quality": coverage.high_quality, "reverse_kl": coverage.reverse_kl}  # fmt: skip
-            atomic_write(out / "metrics.json", json.dumps(summary, indent=2))
+                       "high_quality": coverage.high_quality, "reverse_kl": reverse_kl}  # fmt: skip
+            atomic_write(out / "metrics.json", json.dumps(summary, indent=2, allow_nan=False))
     try:
         atomic_write(out / "samples.png", png_bytes(fig))
     finally:

@@ -150,6 +150,23 @@ def test_sample_refuses_a_generator_whose_samples_are_not_finite(tmp_path, capsy
     assert not png.exists()
 
 
+def test_metrics_json_is_valid_json_when_no_sample_is_high_quality(tmp_path, capsys):
+    out = tmp_path / "ring"
+    assert main(["train", "--preset", "ring", "--out", str(out), "--steps", "1", "--no-progress"]) == 0
+    text = (out / "metrics.json").read_text()
+    summary = json.loads(text, parse_constant=lambda name: pytest.fail(f"metrics.json holds {name}, which is not JSON"))
+    assert summary["high_quality"] == 0.0 and summary["reverse_kl"] is None
+
+
+def test_a_toml_file_and_preset_that_name_different_presets_are_refused(tmp_path, capsys):
+    config = tmp_path / "grid.toml"
+    config.write_text('preset = "grid"\nsteps = 2\n')
+    code = main(["train", "--preset", "ring", "--config", str(config), "--out", str(tmp_path / "run"), "--no-progress"])
+    one_error_line(capsys, code, "names preset 'grid', and preset 'ring' was asked for too (--preset); keep one of them")
+    assert not (tmp_path / "run").exists()
+    assert main(["train", "--preset", "grid", "--config", str(config), "--out", str(tmp_path / "same"), "--no-progress"]) == 0
+
+
 def ring_argv(out, *extra):
     return ["train", "--preset", "ring", "--out", str(out), "--steps", "6", "--no-progress", *extra]
 
