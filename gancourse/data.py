@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -282,7 +283,7 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: a damaged deflate block in a .gz file
         raise ValueError(f"{path} could not be read ({err}); delete it and fetch it again.") from err
     header = 4 + 4 * ndim
     if len(raw) < header or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:

@@ -2,6 +2,7 @@
 
 import gzip
 import math
+import zlib
 
 import pytest
 import torch
@@ -82,6 +83,19 @@ def test_truncated_image_file_is_reported(tmp_path):
     x_bytes = write_idx(tmp_path, True, pixels, torch.zeros(3, dtype=torch.uint8), gz=False)
     (tmp_path / "train-images-idx3-ubyte").write_bytes(x_bytes[:-100])
     with pytest.raises(ValueError, match="truncated or corrupt"):
+        data.fashion_mnist(root=tmp_path)
+
+
+def test_a_gz_file_with_a_damaged_block_is_named(tmp_path):
+    pixels = torch.randint(0, 8, (40, 28, 28), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    write_idx(tmp_path, True, pixels, torch.zeros(40, dtype=torch.uint8), gz=True)  # Huffman-coded blocks
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 3 : len(raw) // 3 + 16] = b"\xab" * 16  # garbage inside the deflate stream
+    path.write_bytes(bytes(raw))
+    with pytest.raises(zlib.error):  # what the damage does: zlib's own error, which names no file
+        gzip.decompress(bytes(raw))
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz could not be read \(.*\); delete it and fetch it again"):
         data.fashion_mnist(root=tmp_path)
 
 
