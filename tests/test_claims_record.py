@@ -48,11 +48,7 @@ def test_every_chapter_that_trains_is_in_the_record_list():
 
 
 # Known gaps, each named: the test fails as soon as one closes, so that its mark goes too.
-INCOMPLETE = {
-    "08": "chapter 8's TTUR assert failed on GANCOURSE_SEED=1 with the AVX-512 kernels (one run covered "
-    "2 of 8 modes); the assert and the text were restated, and the record of the new code is still "
-    "to be run (bench_claims.py --chapters 08, with and without --cap default)",
-}
+INCOMPLETE: dict[str, str] = {}  # chapter -> why its record is still to be run (a strict xfail)
 
 
 @pytest.mark.parametrize(
