@@ -375,6 +375,11 @@ def _check_folder(out: Path, config: RunConfig, train_config: train.TrainConfig,
     """Make ``out`` (locked) ready for a run, or refuse: returns the names of the previous run's files."""
     remove_temporary_files(out, RUN_FILES)  # left by writes that were killed
     previous = [name for name in RUN_FILES if (out / name).exists()]
+    if "config.json" in previous and not _written_by_a_run(out / "config.json"):
+        raise ValueError(
+            f"{out / 'config.json'} was not written by a gancourse run, and a run will neither overwrite nor "
+            "delete it (not even with --force): choose another --out."
+        )
     if previous and not (resume or force):
         raise ValueError(
             f"{out} holds another run ({', '.join(previous)}); add --resume to continue it, "
@@ -385,6 +390,15 @@ def _check_folder(out: Path, config: RunConfig, train_config: train.TrainConfig,
     return previous
 
 
+def _written_by_a_run(path: Path) -> bool:
+    """Whether ``path`` is a run's own config.json: JSON with the settings :func:`run` resolves."""
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and {"dataset", "model", "resolved_train"} <= saved.keys()
+
+
 @contextlib.contextmanager
 def _locked(out: Path):
     """Hold an exclusive lock on ``out/.lock`` (``flock``; released when the process ends)."""
@@ -393,6 +407,7 @@ def _locked(out: Path):
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; a run needs a folder: choose another --out.")
     out.mkdir(parents=True, exist_ok=True)
+    created = not (out / LOCK_NAME).exists()
     with open(out / LOCK_NAME, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -401,7 +416,12 @@ def _locked(out: Path):
                 f"another process is writing into {out} (it holds {out / LOCK_NAME}); "
                 "wait until it ends, or choose another --out."
             ) from None
-        yield
+        try:
+            yield
+        except BaseException:
+            if created:  # a refused or failed start leaves the folder as it found it
+                (out / LOCK_NAME).unlink(missing_ok=True)
+            raise
 
 
 def check_resume(config: RunConfig, train_config: train.TrainConfig, out: Path) -> None:

@@ -167,6 +167,17 @@ def test_a_toml_file_and_preset_that_name_different_presets_are_refused(tmp_path
     assert main(["train", "--preset", "grid", "--config", str(config), "--out", str(tmp_path / "same"), "--no-progress"]) == 0
 
 
+def test_a_config_json_that_no_run_wrote_is_never_overwritten_or_deleted(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "config.json").write_text('{"my": "settings"}')
+    (out / "samples.png").write_bytes(b"a picture of mine")
+    before = snapshot(out)
+    for extra in ((), ("--force",), ("--resume",)):
+        one_error_line(capsys, main(ring_argv(out, *extra)), "was not written by a gancourse run")
+        assert snapshot(out) == before
+
+
 def ring_argv(out, *extra):
     return ["train", "--preset", "ring", "--out", str(out), "--steps", "6", "--no-progress", *extra]
 
