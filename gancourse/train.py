@@ -24,6 +24,7 @@ Under ``torchrun`` the same loop trains data-parallel (:mod:`gancourse.distribut
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -656,6 +657,10 @@ def check_resumable(saved: dict, config: TrainConfig, source: str | Path = "the 
         )
 
 
+def _milestone_steps(config: TrainConfig) -> str:
+    return ", ".join(str(int(m * config.steps)) for m in config.lr_milestones)
+
+
 def apply_changed_rates(state: TrainingState, saved: dict) -> list[str]:
     """Give the restored optimisers the learning rates and betas of ``state.config`` where they
     differ from the checkpoint's settings (``saved``). Returns one line per change."""
@@ -672,6 +677,16 @@ def apply_changed_rates(state: TrainingState, saved: dict) -> list[str]:
             for group in optimizer.param_groups:
                 group["betas"] = config.betas
         lines.append(f"resume: betas {saved_betas} -> {config.betas} (applied to both restored optimisers)")
+    saved_steps, step = saved.get("steps"), state.step + 1
+    if saved_steps != config.steps and config.lr_milestones:  # the milestones are fractions of the steps
+        before = dataclasses.replace(config, steps=saved_steps) if isinstance(saved_steps, int) and saved_steps > 0 else config
+        lines.append(
+            f"resume: steps {saved_steps} -> {config.steps} moves the learning-rate milestones from steps "
+            f"{_milestone_steps(before)} to {_milestone_steps(config)}; at step {step} the rates are "
+            f"{config.lr_factor(step):g} times lr_d and lr_g (they were {before.lr_factor(step):g} times)"
+        )
+    if saved_steps != config.steps and config.instance_noise:
+        lines.append(f"resume: steps {saved_steps} -> {config.steps} stretches the instance noise's annealing to the new length")
     return lines
 
 

@@ -539,6 +539,17 @@ def test_non_finite_names_the_first_tensor_that_holds_nan_or_inf():
     assert train._non_finite(state) == f"D: {key}"
 
 
+def test_resuming_with_more_steps_says_where_the_learning_rate_milestones_move(tmp_path, capsys):
+    config = train.TrainConfig(steps=20, batch_size=16, lr_milestones=(0.6, 0.85), progress=False)
+    G, D = mlp_pair(seed=0)
+    train.train(G, D, data.ring(), config, checkpoint_dir=tmp_path)
+    capsys.readouterr()
+    train.train(G, D, data.ring(), replace(config, steps=40), checkpoint_dir=tmp_path, resume=True)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["resume: steps 20 -> 40 moves the learning-rate milestones from steps 12, 17 to 24, 34; "
+                   "at step 21 the rates are 1 times lr_d and lr_g (they were 0.01 times)"]  # fmt: skip
+
+
 def test_resume_applies_new_learning_rates_and_betas_and_says_so(tmp_path, capsys):
     G, D = mlp_pair(seed=0)
     config = train.TrainConfig(steps=10, batch_size=16, lr_d=1e-3, lr_g=1e-3, progress=False)
