@@ -26,6 +26,7 @@ import json
 import math
 import os
 import tomllib
+import uuid
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -340,11 +341,11 @@ def run(
     if "checkpoint_every" not in config.train:
         train_config = replace(train_config, checkpoint_every=max(1, train_config.steps // CHECKPOINTS_PER_RUN))
     with contextlib.ExitStack() as held:
-        previous, refusal = [], None
+        previous, refusal, run_id = [], None, None
         if world.main:
             try:
                 held.enter_context(_locked(out))
-                previous = _check_folder(out, config, train_config, resume, force)
+                previous, run_id = _check_folder(out, config, train_config, resume, force)
             except Exception as err:  # every rank must hear of it, or the others wait for rank 0
                 refusal = err
         world.rank_zero_says(None if refusal is None else str(refusal))
@@ -362,17 +363,19 @@ def run(
                     (out / name).unlink()
                 print(f"--force: deleted the previous run's {', '.join(previous)} in {out}")
             launch = {"processes": world.size, "sync_batchnorm": sync_batchnorm}
-            resolved = {**asdict(config), "resolved_train": asdict(train_config), "launch": launch}
+            resolved = {**asdict(config), "run_id": run_id, "resolved_train": asdict(train_config), "launch": launch}
             atomic_write(out / "config.json", json.dumps(resolved, indent=2))
-        result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume)
+        identity = run_identity(config, run_id) if world.main else None  # rank 0 checks and writes
+        result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume, run=identity)
         if world.main:
             atomic_write(out / "history.json", json.dumps(result.history))
             _write_samples(G, distribution(config), config, out)
     return result
 
 
-def _check_folder(out: Path, config: RunConfig, train_config: train.TrainConfig, resume: bool, force: bool) -> list[str]:
-    """Make ``out`` (locked) ready for a run, or refuse: returns the names of the previous run's files."""
+def _check_folder(out: Path, config: RunConfig, train_config: train.TrainConfig, resume: bool, force: bool) -> tuple[list[str], str | None]:  # fmt: skip
+    """Make ``out`` (locked) ready for a run, or refuse: returns the names of the previous run's
+    files, and the run's id (a new one, or the resumed run's: None for a run from before ids)."""
     remove_temporary_files(out, RUN_FILES)  # left by writes that were killed
     previous = [name for name in RUN_FILES if (out / name).exists()]
     if "config.json" in previous and not _written_by_a_run(out / "config.json"):
@@ -386,8 +389,8 @@ def _check_folder(out: Path, config: RunConfig, train_config: train.TrainConfig,
             "--force to delete it and start over, or choose another --out."
         )
     if resume:
-        check_resume(config, train_config, out)
-    return previous
+        return previous, check_resume(config, train_config, out)
+    return previous, uuid.uuid4().hex[:12]
 
 
 def _written_by_a_run(path: Path) -> bool:
@@ -424,10 +427,17 @@ def _locked(out: Path):
             raise
 
 
-def check_resume(config: RunConfig, train_config: train.TrainConfig, out: Path) -> None:
-    """Refuse to resume the run in ``out`` with settings it cannot take.
+def run_identity(config: RunConfig, run_id: str | None) -> dict:
+    """What a checkpoint records of its run: the id and the settings that cannot change on resume."""
+    settings = json.loads(json.dumps(asdict(config)))
+    return {"run_id": run_id, **{key: value for key, value in settings.items() if key not in ("steps", "train")}}
 
-    Its checkpoint must be intact and not past ``train_config.steps``; of the run's
+
+def check_resume(config: RunConfig, train_config: train.TrainConfig, out: Path) -> str | None:
+    """Refuse to resume the run in ``out`` with settings it cannot take; return its id.
+
+    Its checkpoint must be intact, written by this run (the id and settings it records are
+    the folder's, see :func:`run_identity`) and not past ``train_config.steps``; of the run's
     settings (``config.json``) only ``steps`` may change, and of the training settings only
     :data:`gancourse.train.CHANGEABLE_ON_RESUME` (new learning rates and betas apply).
     """
@@ -451,6 +461,9 @@ def check_resume(config: RunConfig, train_config: train.TrainConfig, out: Path) 
             f"cannot resume the run in {out} with other settings: {', '.join(changed)}; its data and models "
             "are fixed. Resume with its settings, or start over with --force."
         )
+    run_id = saved.get("run_id")
+    train.check_same_run(state.get("run"), run_identity(config, run_id), path)
+    return run_id
 
 
 def _write_samples(G, source, config: RunConfig, out: Path) -> None:

@@ -491,6 +491,7 @@ class TrainingState:
     history: dict[str, list[float]] = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
     pending: list[torch.Tensor] = field(default_factory=list, repr=False)  # records not yet in history
     last_checkpoint: tuple[Path, int] | None = None  # (path, step) of the last checkpoint this run wrote or resumed
+    run: dict | None = None  # which run this is (runs.run: its id and settings), kept in every checkpoint
     stop_requested: bool = False  # Ctrl-C was pressed: stop after this step
 
     @classmethod
@@ -585,6 +586,7 @@ class TrainingState:
             "world_size": self.world.size,
             "batches": self.batches.state_dict(),
             "history": self.history,
+            **({"run": self.run} if self.run is not None else {}),
         }
 
     def save(self, path: Path) -> None:
@@ -614,6 +616,7 @@ class TrainingState:
         Only the settings in :data:`CHANGEABLE_ON_RESUME` may differ from the checkpoint's.
         """
         G, D = distributed.bare(self.G), distributed.bare(self.D)
+        check_same_run(state.get("run"), self.run, source)
         check_resumable(state["config"], self.config, source)
         check_compatible(G, state["G"], "generator", source)
         check_compatible(D, state["D"], "discriminator", source)
@@ -655,6 +658,18 @@ def check_resumable(saved: dict, config: TrainConfig, source: str | Path = "the 
             f"cannot resume {source} with other settings: {', '.join(changed)}; only "
             f"{', '.join(CHANGEABLE_ON_RESUME)} may change. Resume with the run's settings, or start over."
         )
+
+
+def check_same_run(saved: dict | None, run: dict | None, source: str | Path = "the checkpoint") -> None:
+    """Raise :class:`CheckpointError` if a checkpoint records another run (``saved``, its id and
+    settings) than ``run``; a checkpoint or a caller that names no run is not compared."""
+    if saved is None or run is None or saved == run:
+        return
+    changed = [f"{key} {saved.get(key)!r} -> {run.get(key)!r}" for key in sorted(set(saved) | set(run)) if saved.get(key) != run.get(key)]  # fmt: skip
+    raise CheckpointError(
+        f"{source} was written by another run ({', '.join(changed)}); it cannot continue this one. "
+        "Resume in the folder it came from, or start over with --force."
+    )
 
 
 def _milestone_steps(config: TrainConfig) -> str:
@@ -762,7 +777,7 @@ def _mean_output(out: torch.Tensor, objective: losses.Objective) -> torch.Tensor
 
 def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *, device=None,
           checkpoint_dir: str | Path | None = None, resume: bool = False, callback: Callable | None = None,
-          callback_every: int = 0, callback_at: Iterable[int] = ()) -> TrainResult:  # fmt: skip
+          callback_every: int = 0, callback_at: Iterable[int] = (), run: dict | None = None) -> TrainResult:  # fmt: skip
     """Train ``G`` against ``D`` on ``data`` for ``config.steps`` generator steps (chapter 2).
 
     Args:
@@ -775,6 +790,8 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
             at the end, after Ctrl-C); ``resume`` continues from it (see :func:`resume_from`).
         callback: ``callback(step, G, D)`` after the steps in ``callback_at`` and every
             ``callback_every`` steps (the models in train mode).
+        run: which run this is (JSON values: an id and the settings that cannot change),
+            written into every checkpoint; ``resume`` refuses a checkpoint of another run.
 
     Returns:
         A :class:`TrainResult` whose history has one entry per step for each of :data:`HISTORY_KEYS`.
@@ -786,6 +803,7 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
     """
     config = config or TrainConfig()
     state = TrainingState.create(G, D, data, config, device)
+    state.run = run
     path = _checkpoint_path(state, checkpoint_dir, resume)  # and resume from it
     start, t0 = state.step, time.perf_counter()
     callback_steps = _callback_steps(config.steps, callback_every, callback_at)

@@ -178,6 +178,27 @@ def test_a_config_json_that_no_run_wrote_is_never_overwritten_or_deleted(tmp_pat
         assert snapshot(out) == before
 
 
+def test_a_checkpoint_from_another_run_is_refused_and_names_what_differs(tmp_path, capsys):
+    import shutil
+
+    ring, grid = tmp_path / "ring", tmp_path / "grid"
+    assert main(ring_argv(ring)) == 0
+    assert main(["train", "--preset", "grid", "--out", str(grid), "--steps", "6", "--no-progress"]) == 0
+    capsys.readouterr()
+    before = snapshot(grid)
+    shutil.copy(ring / "checkpoint.pt", grid / "checkpoint.pt")  # "restore an earlier copy", from the wrong run
+    argv = ["train", "--preset", "grid", "--out", str(grid), "--steps", "12", "--no-progress", "--resume"]
+    err = one_error_line(capsys, main(argv), "checkpoint.pt was written by another run (dataset 'ring' -> 'grid'")
+    assert "run_id '" in err and "Resume in the folder it came from" in err
+    assert snapshot(grid) == {**before, "checkpoint.pt": (ring / "checkpoint.pt").read_bytes()}  # nothing rewritten
+    twin = tmp_path / "twin"  # the same settings, another run: refused by its id alone
+    assert main(ring_argv(twin)) == 0
+    shutil.copy(ring / "checkpoint.pt", twin / "checkpoint.pt")
+    capsys.readouterr()
+    err = one_error_line(capsys, main(ring_argv(twin, "--resume")), "was written by another run (run_id '")
+    assert "dataset" not in err
+
+
 def ring_argv(out, *extra):
     return ["train", "--preset", "ring", "--out", str(out), "--steps", "6", "--no-progress", *extra]
 
