@@ -19,9 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 
 from . import budget
+
+CHECKPOINT_NAME = "checkpoint.pt"  # train.CHECKPOINT_NAME, without importing torch (a test keeps them equal)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         return _train(args)
     except KeyboardInterrupt:
         print(f"interrupted. {_resume_hint(args)}", file=sys.stderr)
+        if not _imported("torch"):  # Ctrl-C inside `import torch`: its half-built state can crash the exit
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
     except Exception as err:
         if args.debug:
@@ -117,16 +125,24 @@ def _one_line(err: Exception) -> str:
     return " ".join(text.split("\n"))
 
 
-def _resume_hint(args) -> str:
-    """Where an interrupted `train` can continue from, if anywhere."""
-    from pathlib import Path
+def _imported(name: str) -> bool:
+    """Whether the module ``name`` finished importing (Ctrl-C may have stopped it half-way)."""
+    module = sys.modules.get(name)
+    return module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False)
 
-    from .checkpoint import load_checkpoint
-    from .train import CHECKPOINT_NAME
+
+def _resume_hint(args) -> str:
+    """Where an interrupted `train` can continue from, if anywhere. Imports nothing that was not
+    imported before: Ctrl-C may have come in the middle of `import torch`."""
+    from pathlib import Path
 
     path = Path(getattr(args, "out", None) or ".") / CHECKPOINT_NAME
     if args.command != "train" or not path.is_file():
         return "No checkpoint was written; the run starts afresh next time."
+    if not _imported("gancourse.checkpoint"):
+        return f"{path} holds a checkpoint from before: add --resume to the same command to continue from it."
+    from .checkpoint import load_checkpoint
+
     try:
         step = load_checkpoint(path)["step"]
     except Exception:  # a damaged file: say so rather than fail while reporting
@@ -228,5 +244,19 @@ def _sample(args) -> int:
     return 0
 
 
+def _ctrl_c_outside_imports(signum, frame) -> None:
+    """SIGINT as KeyboardInterrupt, but never inside an import: there it would leave a module such
+    as torch or matplotlib half built (a traceback of the next import, a crash at exit, or an exit
+    code of 0). During an import the signal is sent again 50 ms later, until no import runs."""
+    if any(getattr(getattr(m, "__spec__", None), "_initializing", False) for m in list(sys.modules.values())):
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
+    raise KeyboardInterrupt
+
+
+_ctrl_c_outside_imports.raises_keyboard_interrupt = True  # as the default does: train.train may replace it
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _ctrl_c_outside_imports)  # the command line only; train.train installs its own
     sys.exit(main())

@@ -873,13 +873,15 @@ def _ctrl_c_ends_the_step(state: TrainingState):
     whole steps (:func:`_after_step` saves and stops); a second Ctrl-C interrupts at once.
 
     Returns the handler it replaced, or None where it replaced none: only the main thread's
-    default handler is replaced (a notebook's or an application's own is left alone), and
+    default handler is replaced, or one marked ``raises_keyboard_interrupt`` as the command
+    line's is (a notebook's or an application's own is left alone), and
     not under ``torchrun``, where the ranks could stop at different steps (the periodic
     checkpoints serve there).
     """
     if threading.current_thread() is not threading.main_thread() or state.world.size > 1:
         return None
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    current = signal.getsignal(signal.SIGINT)
+    if current is not signal.default_int_handler and not getattr(current, "raises_keyboard_interrupt", False):
         return None
 
     def handler(signum, frame):

@@ -99,6 +99,26 @@ def test_ctrl_c_saves_the_step_reached_and_the_run_resumes_exactly(tmp_path, sma
     assert_same_run(out, history, G)
 
 
+def test_ctrl_c_in_the_first_seconds_is_one_line_and_exit_code_130(tmp_path, small_run):
+    """SIGINT inside an import (torch, matplotlib) once gave a 30 to 60-line traceback, exit 0, 1 or 2, or a segfault."""
+    config, _, _ = small_run
+    rng = random.Random(11)
+    for i, delay in enumerate([0.2, 0.25, 0.3, 0.32, 0.35, 0.45, 0.6, 0.8, 1.0] + [rng.uniform(0.2, 2.0) for _ in range(5)]):
+        out = tmp_path / f"early{i}"
+        process = subprocess.Popen(train_command(config, out), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130, (delay, err)
+        assert err.startswith("interrupted. ") and err.count("\n") == 1, (delay, err)
+
+
+def test_the_command_line_names_the_checkpoint_as_the_loop_does():
+    from gancourse import __main__, train
+
+    assert __main__.CHECKPOINT_NAME == train.CHECKPOINT_NAME
+
+
 def test_a_full_disk_during_a_checkpoint_write_is_one_line_and_keeps_the_last_checkpoint(tmp_path, small_run):
     config, _, _ = small_run
     out = tmp_path / "full"
