@@ -166,20 +166,24 @@ def test_the_solutions_store_the_outputs_nbval_compares(name):
             assert cell["execution_count"] is None
 
 
-# ----------------------------------------------------------------------------- wrong answers
+# ----------------------------------------------------------------------------- answers injected
 # tests/wrong_answers/<assignment>.py lists, for each task, plausible wrong answers:
 # WRONG = [(the function whose solution is replaced, the wrong body, what the check must say), ...]
-def wrong_answers() -> list[tuple[str, str, str, str]]:
+# tests/right_answers/<assignment>.py lists correct answers in other styles than the solution's
+# (a loop, float32, a list for a tuple, another formula): RIGHT = [(function, body), ...]
+def answers(folder: str, table: str) -> list[tuple]:
+    """``(assignment, *entry)`` for every entry of ``table`` in ``tests/<folder>/<assignment>.py``."""
     found = []
-    for path in sorted((ROOT / "tests" / "wrong_answers").glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"wrong_answers_{path.stem}", path)
+    for path in sorted((ROOT / "tests" / folder).glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"{folder}_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        found += [(path.stem, *entry) for entry in module.WRONG]
+        found += [(path.stem, *entry) for entry in getattr(module, table)]
     return found
 
 
-WRONG = wrong_answers()
+WRONG = answers("wrong_answers", "WRONG")
+RIGHT = answers("right_answers", "RIGHT")
 
 
 def inject(nb: dict, function: str, body: str) -> tuple[dict, int]:
@@ -196,14 +200,19 @@ def inject(nb: dict, function: str, body: str) -> tuple[dict, int]:
     raise AssertionError(f"no solution cell defines {function}")
 
 
-@pytest.mark.parametrize(("name", "function", "body", "message"), WRONG, ids=[f"{w[0]}-{w[1]}-{w[3][:30]}" for w in WRONG])
-def test_a_wrong_answer_is_caught_by_its_check(name, function, body, message):
+def run_task(name: str, function: str, body: str) -> tuple[int, list]:
+    """Only the task, with ``body`` as ``function``: from the solution's state just before the
+    injected cell up to its check cell. Returns the check cell's index and the cells' runs."""
     nb, index = inject(load(tool.SOLUTIONS / f"{name}.ipynb"), function, body)
     check = min(c for c in check_cells(nb) if c > index)
-    # only the task: from the solution's state just before the injected cell, up to its check
     snapshot = solved(name).before.get(index)
     assert snapshot, f"the solution of {name} stopped before cell {index}; see test_the_solutions_pass_their_checks"
-    runs = inprocess.run(nb, start=index, until=check, snapshot=snapshot)
+    return check, inprocess.run(nb, start=index, until=check, snapshot=snapshot)
+
+
+@pytest.mark.parametrize(("name", "function", "body", "message"), WRONG, ids=[f"{w[0]}-{w[1]}-{w[3][:30]}" for w in WRONG])
+def test_a_wrong_answer_is_caught_by_its_check(name, function, body, message):
+    check, runs = run_task(name, function, body)
     failed = [r for r in runs if r.error is not None]
     assert failed, f"the check in cell {check} let this wrong {function} through:\n{body}"
     first = failed[0]
@@ -212,28 +221,9 @@ def test_a_wrong_answer_is_caught_by_its_check(name, function, body, message):
     assert message in str(first.error), f"the message does not name the mistake ({message!r}): {first.error}"
 
 
-# tests/right_answers/<assignment>.py lists correct answers in other styles than the solution's
-# (a loop, float32, a list for a tuple, another formula): RIGHT = [(function, body), ...]
-def right_answers() -> list[tuple[str, str, str]]:
-    found = []
-    for path in sorted((ROOT / "tests" / "right_answers").glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"right_answers_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        found += [(path.stem, *entry) for entry in module.RIGHT]
-    return found
-
-
-RIGHT = right_answers()
-
-
 @pytest.mark.parametrize(("name", "function", "body"), RIGHT, ids=[f"{r[0]}-{r[1]}-{i}" for i, r in enumerate(RIGHT)])
 def test_a_right_answer_in_another_style_passes_its_check(name, function, body):
-    nb, index = inject(load(tool.SOLUTIONS / f"{name}.ipynb"), function, body)
-    check = min(c for c in check_cells(nb) if c > index)
-    snapshot = solved(name).before.get(index)
-    assert snapshot, f"the solution of {name} stopped before cell {index}; see test_the_solutions_pass_their_checks"
-    runs = inprocess.run(nb, start=index, until=check, snapshot=snapshot)
+    _, runs = run_task(name, function, body)
     failed = [r for r in runs if r.error is not None]
     assert not failed, f"cell {failed[0].index} refused this correct {function}:\n{body}\n{failed[0].error}"
 
