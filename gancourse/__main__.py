@@ -17,6 +17,7 @@ Every error ends the command with one line ``error: ...`` on stderr and exit cod
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -117,12 +118,24 @@ def _one_line(err: Exception) -> str:
             "or hung. Rank 0's last checkpoint is in --out: run the same torchrun command with --resume to continue."
         )
     elif isinstance(err, OSError) and err.strerror and err.filename:  # the system's own, e.g. a full disk
-        text = f"cannot write {err.filename}: {err.strerror}; check that the folder is writable and the disk has room."
+        text = _system_error(err)
     elif isinstance(err, ValueError | OSError | CheckpointError | TrainingDiverged):
         text = str(err)
     else:
         text = f"{type(err).__name__}: {err} (add --debug to see where)"
     return " ".join(text.split("\n"))
+
+
+def _system_error(err: OSError) -> str:
+    """An operating system's error in one line, with advice by its kind (a read fails as a write does)."""
+    where = f"{err.filename}: {err.strerror}"
+    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return f"cannot write {where}; check that the folder is writable and the disk has room."
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}; check its permissions, or choose another path."
+    if isinstance(err, IsADirectoryError | NotADirectoryError):
+        return f"{where}; name a file where a file is asked for, and a folder where a folder is."
+    return f"{where}; check the path."
 
 
 def _imported(name: str) -> bool:
@@ -173,6 +186,8 @@ def _train(args) -> int:
     from .distributed import current, started
     from .runs import load_config, run
 
+    if not args.out.strip():
+        raise ValueError("--out is empty: name the folder the run writes into, e.g. --out runs/ring.")
     if args.preset is None and args.config is None:
         raise ValueError("name what to train: --preset NAME (see `python -m gancourse presets`) or --config FILE.")
     if args.budget:

@@ -104,7 +104,7 @@ class RunConfig:
         require(is_int(self.maxout) and self.maxout >= 0, "maxout", self.maxout, "0 (LeakyReLU units) or a number of pieces")
         init_std_ok = self.init_std is None or (is_number(self.init_std) and self.init_std > 0)
         require(init_std_ok, "init_std", self.init_std, "a positive number (or left out)")
-        require(is_int(self.init_seed), "init_seed", self.init_seed, "an integer")
+        require(train.is_seed(self.init_seed), "init_seed", self.init_seed, train.SEED_RANGE)
         self.training_config()  # validate the training settings now, not after loading data
 
     def steps_for(self, budget_name: str | None = None) -> int:
@@ -318,7 +318,11 @@ def run(
     unless ``resume`` (continue that run; its data, models and loss must be ``config``'s,
     see :func:`check_resume`) or ``force`` (delete its files, say so, and start over). A
     lock on ``out/.lock`` keeps other processes out while this one runs. Nothing is written
-    before the device, the resume and the data have been checked. Unless the configuration
+    (nor deleted) before every check has passed: the device, the resume, the data, and one
+    forward pass on the first batch (:func:`gancourse.train.check_first_batch`); a refused
+    start leaves the folder as it found it. A folder holding only the ``config.json`` of a
+    start that stopped before its first checkpoint takes a new run without ``force``, and a
+    folder holding run files but no run's ``config.json`` is refused even with ``force``. Unless the configuration
     sets ``checkpoint_every`` (0: only at the end), a checkpoint is written every 5 % of the
     steps, so an interrupted run loses at most that much; ``download`` as in :func:`build`.
 
@@ -357,16 +361,23 @@ def run(
         source, G, D = build(config, download=download)
         if sync_batchnorm:
             G, D = map(torch.nn.SyncBatchNorm.convert_sync_batchnorm, (G, D))
-        if world.main:
+
+        def ready() -> None:  # every check has passed: only now does the folder change
+            if not world.main:
+                return
             if force and previous:
                 for name in previous:
                     (out / name).unlink()
                 print(f"--force: deleted the previous run's {', '.join(previous)} in {out}")
+            elif previous == ["config.json"] and not resume:
+                print(f"reusing {out}: it held only the config.json of a start that stopped before its first checkpoint")
             launch = {"processes": world.size, "sync_batchnorm": sync_batchnorm}
             resolved = {**asdict(config), "run_id": run_id, "resolved_train": asdict(train_config), "launch": launch}
             atomic_write(out / "config.json", json.dumps(resolved, indent=2))
+
         identity = run_identity(config, run_id) if world.main else None  # rank 0 checks and writes
-        result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume, run=identity)
+        result = train.train(G, D, source, train_config, device=device, checkpoint_dir=out, resume=resume,
+                             run=identity, ready=ready)  # fmt: skip
         if world.main:
             atomic_write(out / "history.json", json.dumps(result.history))
             _write_samples(G, distribution(config), config, out)
@@ -378,18 +389,27 @@ def _check_folder(out: Path, config: RunConfig, train_config: train.TrainConfig,
     files, and the run's id (a new one, or the resumed run's: None for a run from before ids)."""
     remove_temporary_files(out, RUN_FILES)  # left by writes that were killed
     previous = [name for name in RUN_FILES if (out / name).exists()]
-    if "config.json" in previous and not _written_by_a_run(out / "config.json"):
+    ours = "config.json" in previous and _written_by_a_run(out / "config.json")
+    if "config.json" in previous and not ours:
         raise ValueError(
             f"{out / 'config.json'} was not written by a gancourse run, and a run will neither overwrite nor "
             "delete it (not even with --force): choose another --out."
         )
-    if previous and not (resume or force):
+    if previous and not ours:
+        raise ValueError(
+            f"{out} holds {', '.join(previous)} but no run's config.json, so nothing says a run wrote them; a run "
+            "will neither overwrite nor delete them (not even with --force): move them away or choose another --out."
+        )
+    if resume:
+        if train.CHECKPOINT_NAME not in previous:
+            before = " (its run stopped before its first checkpoint)" if ours else ""
+            raise ValueError(f"{out} holds no checkpoint to resume{before}; run the command without --resume to start the run.")
+        return previous, check_resume(config, train_config, out)
+    if previous and previous != ["config.json"] and not force:  # config.json alone: a start that wrote no checkpoint
         raise ValueError(
             f"{out} holds another run ({', '.join(previous)}); add --resume to continue it, "
             "--force to delete it and start over, or choose another --out."
         )
-    if resume:
-        return previous, check_resume(config, train_config, out)
     return previous, uuid.uuid4().hex[:12]
 
 
@@ -409,6 +429,7 @@ def _locked(out: Path):
 
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; a run needs a folder: choose another --out.")
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     created = not (out / LOCK_NAME).exists()
     with open(out / LOCK_NAME, "a") as lock:
@@ -424,6 +445,8 @@ def _locked(out: Path):
         except BaseException:
             if created:  # a refused or failed start leaves the folder as it found it
                 (out / LOCK_NAME).unlink(missing_ok=True)
+            if made and not any(out.iterdir()):
+                out.rmdir()
             raise
 
 

@@ -24,6 +24,7 @@ Under ``torchrun`` the same loop trains data-parallel (:mod:`gancourse.distribut
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import functools
 import json
@@ -92,6 +93,15 @@ def is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def is_seed(value) -> bool:
+    """An integer that torch.manual_seed accepts: from -2**63 to 2**64 - 1."""
+    return is_int(value) and -(2**63) <= value < 2**64
+
+
+SEED_RANGE = "an integer from -2**63 to 2**64 - 1"
+FLOAT32_MAX = torch.finfo(torch.float32).max  # a learning rate above it is inf in the optimiser's float32 arithmetic
+
+
 def require(ok: bool, name: str, value, allowed: str) -> None:
     """Raise ``ValueError("NAME must be ALLOWED, got VALUE.")`` unless ``ok``."""
     if not ok:
@@ -155,11 +165,12 @@ class TrainConfig:
         for name in ("lr_d", "lr_g", "clip"):
             value = getattr(self, name)
             require(is_number(value) and value > 0, name, value, "a positive number")
+            require(value < FLOAT32_MAX, name, value, f"below {FLOAT32_MAX:.2g} (float32's largest)")
         for name in ("gp_lambda", "r1_gamma", "instance_noise"):
             value = getattr(self, name)
             require(is_number(value) and value >= 0, name, value, "a number >= 0")
         require(isinstance(self.simultaneous, bool), "simultaneous", self.simultaneous, "true or false")
-        require(is_int(self.seed), "seed", self.seed, "an integer")
+        require(is_seed(self.seed), "seed", self.seed, SEED_RANGE)
         require(self.progress is None or isinstance(self.progress, bool), "progress", self.progress,
                 "true, false or None (on, except while building the website)")  # fmt: skip
         require(isinstance(self.channels_last, bool), "channels_last", self.channels_last, "true or false")
@@ -563,11 +574,16 @@ class TrainingState:
                 kept = "the last good checkpoint is {} (step {})".format(*self.last_checkpoint)
             raise TrainingDiverged(
                 f"the losses became NaN/inf at step {bad} ({self.config.loss}); training stopped and {kept}. "
-                "Lower the learning rates, or use the non-saturating or WGAN-GP loss."
+                f"{self.advice()}"
             )
         self.history["step"].extend(range(first, self.step + 1))
         for key, column in zip(HISTORY_KEYS[1:], rows.T.tolist(), strict=True):
             self.history[key].extend(column)
+
+    def advice(self) -> str:
+        """What to try after a divergence: lower rates; for the minimax loss, the non-saturating one."""
+        rates = f"Lower the learning rates (lr_d {self.config.lr_d:g}, lr_g {self.config.lr_g:g})"
+        return rates + (", or use the non-saturating loss." if self.config.loss == "minimax" else ".")
 
     def state_dict(self) -> dict:
         """Models (with their constructor arguments), optimisers, random state, data order, history."""
@@ -604,7 +620,7 @@ class TrainingState:
                 kept = "the last good checkpoint is {} (step {})".format(*self.last_checkpoint)
             raise TrainingDiverged(
                 f"NaN/inf in {bad} after step {self.step}; training stopped, this step was not saved, "
-                f"and {kept}. Lower the learning rates, or use the non-saturating or WGAN-GP loss."
+                f"and {kept}. {self.advice()}"
             )
         if self.world.main:
             save_checkpoint(state, path)
@@ -777,7 +793,8 @@ def _mean_output(out: torch.Tensor, objective: losses.Objective) -> torch.Tensor
 
 def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *, device=None,
           checkpoint_dir: str | Path | None = None, resume: bool = False, callback: Callable | None = None,
-          callback_every: int = 0, callback_at: Iterable[int] = (), run: dict | None = None) -> TrainResult:  # fmt: skip
+          callback_every: int = 0, callback_at: Iterable[int] = (), run: dict | None = None,
+          ready: Callable[[], None] | None = None) -> TrainResult:  # fmt: skip
     """Train ``G`` against ``D`` on ``data`` for ``config.steps`` generator steps (chapter 2).
 
     Args:
@@ -792,11 +809,15 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
             ``callback_every`` steps (the models in train mode).
         run: which run this is (JSON values: an id and the settings that cannot change),
             written into every checkpoint; ``resume`` refuses a checkpoint of another run.
+        ready: called once, when every check has passed (the settings, the resume and
+            :func:`check_first_batch`) and before the first step: a caller that writes
+            files for the run (``runs.run``) writes them there, so a refused start writes nothing.
 
     Returns:
         A :class:`TrainResult` whose history has one entry per step for each of :data:`HISTORY_KEYS`.
 
     Raises:
+        ValueError: settings, data and models that cannot train together (before any step).
         TrainingDiverged: a loss turned NaN/inf; training stops, the last good checkpoint stays.
         KeyboardInterrupt: Ctrl-C; with ``checkpoint_dir``, after saving the last whole step.
         CheckpointError: ``resume`` from a damaged checkpoint, or one of other settings.
@@ -805,6 +826,9 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
     state = TrainingState.create(G, D, data, config, device)
     state.run = run
     path = _checkpoint_path(state, checkpoint_dir, resume)  # and resume from it
+    check_first_batch(state)
+    if ready is not None:
+        ready()
     start, t0 = state.step, time.perf_counter()
     callback_steps = _callback_steps(config.steps, callback_every, callback_at)
     bar = _progress_bar(config, start, state.world)
@@ -921,6 +945,43 @@ def resume_from(state: TrainingState, path: Path) -> None:
     for line in apply_changed_rates(state, saved["config"]):
         if state.world.main:
             print(line)
+
+
+def check_first_batch(state: TrainingState) -> None:
+    """Refuse, before the first step, players that cannot train on these data.
+
+    One forward pass on the first batch, as the first step will make it: G's samples must
+    have the data's shape and be finite, and D's outputs on both batches must be finite.
+    It runs on copies of the players, and puts the random streams and the batch position
+    back, so the run trains exactly as without it (a sampler is asked for one batch more; the
+    course's samplers, drawing from the run's random stream, draw the same batch again).
+    """
+    G, D = (copy.deepcopy(distributed.bare(m)) for m in (state.G, state.D))
+    rng = state.rng.get_state()
+    device_rng = None if state.device_rng is None else state.device_rng.get_state()
+    batches = {"perm": state.batches.perm.clone(), "pos": state.batches.pos}
+    try:
+        with torch.no_grad():
+            x_real = state.batches.next()
+            x_fake = G(state.noise())
+            if x_fake.shape[1:] != x_real.shape[1:]:
+                raise ValueError(
+                    f"G makes samples of shape {tuple(x_fake.shape[1:])} and the data are {tuple(x_real.shape[1:])}: "
+                    "give the generator the data's shape, or the data the generator's."
+                )
+            outputs = {"G's samples": x_fake, "D's outputs on the real batch": D(x_real),
+                       "D's outputs on G's samples": D(x_fake)}  # fmt: skip
+    finally:
+        state.rng.set_state(rng)
+        if device_rng is not None:
+            state.device_rng.set_state(device_rng)
+        state.batches.perm, state.batches.pos = batches["perm"], batches["pos"]
+    for name, x in outputs.items():
+        if not torch.isfinite(x).all():
+            raise ValueError(
+                f"before the first step, {name} hold NaN or inf: the initial weights or the data are out of range "
+                "(a large init_std, or data far from [-1, 1])."
+            )
 
 
 def _non_finite(state: dict) -> str:

@@ -263,8 +263,8 @@ def test_resume_applies_a_lower_learning_rate_and_records_it(tmp_path, capsys):
 def test_config_json_is_written_only_after_everything_is_checked(tmp_path, capsys):
     out = tmp_path / "run"
     one_error_line(capsys, main(ring_argv(out, "--device", "cuda:7")), "device 'cuda:7' was requested but is not available")
-    one_error_line(capsys, main(ring_argv(out, "--resume")), "no checkpoint at")
-    assert not (out / "config.json").exists()
+    one_error_line(capsys, main(ring_argv(out, "--resume")), f"{out} holds no checkpoint to resume; run the command without")
+    assert not out.exists()
 
 
 def test_a_second_process_cannot_write_into_a_locked_folder(tmp_path, capsys):
@@ -305,7 +305,7 @@ def test_unwritable_out_and_damaged_checkpoints_get_one_line_and_debug_shows_the
     a_file.write_text("")
     one_error_line(capsys, main(ring_argv(a_file)), f"--out {a_file} is a file; a run needs a folder")
     read_only = "/sys/gancourse-test-run"  # a read-only file system, even for root
-    one_error_line(capsys, main(ring_argv(read_only)), f"cannot write {read_only}:")
+    one_error_line(capsys, main(ring_argv(read_only)), f"{read_only}: Operation not permitted; check its permissions")
     out = tmp_path / "run"
     assert main(ring_argv(out)) == 0
     (out / "checkpoint.pt").write_bytes(b"PK\x03\x04\x00\x00")  # six bytes
@@ -357,3 +357,56 @@ def test_train_never_downloads_unless_asked(tmp_path, capsys, monkeypatch):
     assert not (out / "config.json").exists()
     with pytest.raises(FileNotFoundError, match="pass download=True"):
         runs.build(runs.load_config("dcgan"))
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('preset = "ring"\npack = 3', "batch_size 256 must be a multiple of the discriminator's pack 3"),
+        ('preset = "ring"\nn_train = 10', "the data holds 10 samples, fewer than one batch of 256"),
+        ('preset = "dcgan"\nlimit = 10', "the data holds 10 samples, fewer than one batch of 128"),
+        ('preset = "ring"\ninit_std = 1e30', "before the first step, G's samples hold NaN or inf"),
+        ('preset = "ring"\n[train]\nseed = 12345678901234567890123', "seed must be an integer from -2**63 to 2**64 - 1"),
+        ('preset = "ring"\ninit_seed = 12345678901234567890123', "init_seed must be an integer from -2**63"),
+        ('preset = "ring"\n[train]\nlr_g = 1e39', "lr_g must be below 3.4e+38 (float32's largest), got 1e+39"),
+    ],
+)
+def test_a_failed_start_writes_nothing_and_the_folder_stays_usable(tmp_path, capsys, toml, message):
+    config, out = tmp_path / "run.toml", tmp_path / "run"
+    config.write_text(toml + "\n")
+    one_error_line(capsys, main(["train", "--config", str(config), "--out", str(out), "--steps", "3", "--no-progress"]), message)
+    assert not out.exists()  # the folder it created is gone again
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    one_error_line(capsys, main(["train", "--config", str(config), "--out", str(out), "--steps", "3", "--no-progress"]), message)
+    assert snapshot(out) == {"notes.txt": b"mine"}  # a folder that was there stays as it was
+    assert main(ring_argv(out)) == 0  # and takes a run without --force
+
+
+def test_a_start_killed_before_its_first_checkpoint_leaves_a_folder_that_a_plain_run_reuses(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(ring_argv(out)) == 0
+    for name in ("checkpoint.pt", "history.json", "metrics.json", "samples.png"):  # as after kill -9 at step 0
+        (out / name).unlink()
+    capsys.readouterr()
+    one_error_line(capsys, main(ring_argv(out, "--resume")), f"{out} holds no checkpoint to resume")
+    assert main(ring_argv(out)) == 0
+    assert "reusing" in capsys.readouterr().out and (out / "checkpoint.pt").is_file()
+
+
+def test_force_deletes_only_files_that_a_run_wrote(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "samples.png").write_bytes(b"a picture of mine")
+    (out / "history.json").write_text('{"my": "history"}')
+    before = snapshot(out)
+    for extra in ((), ("--force",), ("--resume",)):
+        one_error_line(capsys, main(ring_argv(out, *extra)), "no run's config.json")
+        assert snapshot(out) == before
+
+
+def test_an_empty_out_and_a_config_that_is_a_folder_get_one_line_that_names_them(tmp_path, capsys):
+    one_error_line(capsys, main(["train", "--preset", "ring", "--out", "", "--steps", "2"]), "--out is empty")
+    code = main(["train", "--config", str(tmp_path), "--out", str(tmp_path / "run"), "--steps", "2"])
+    err = one_error_line(capsys, code, str(tmp_path))
+    assert "cannot write" not in err

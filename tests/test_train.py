@@ -80,7 +80,7 @@ def test_k_discriminator_steps_per_generator_step(loss, k, expected_k):
     G, D = mlp_pair(seed=2)
     source = CountingSampler()
     train.train(G, D, source, train.TrainConfig(loss, steps=4, batch_size=16, k=k, progress=False))
-    assert source.calls == 4 * expected_k
+    assert source.calls == 1 + 4 * expected_k  # one batch for check_first_batch, then k per generator step
 
 
 def test_weight_clipping_keeps_the_critic_in_the_box():
@@ -188,7 +188,10 @@ def test_nan_losses_stop_training_and_keep_the_last_good_checkpoint(tmp_path):
         ({"lr_d": "fast"}, "lr_d must be a positive number, got 'fast'"),
         ({"betas": [0.5]}, r"betas must be two numbers in \[0, 1\), e.g. \[0.5, 0.999\], got \[0.5\]"),
         ({"progress": "no"}, "progress must be true, false or None .*, got 'no'"),
-        ({"seed": 1.5}, "seed must be an integer, got 1.5"),
+        ({"seed": 1.5}, r"seed must be an integer from -2\*\*63 to 2\*\*64 - 1, got 1.5"),
+        ({"seed": 10**23}, r"seed must be an integer from -2\*\*63 to 2\*\*64 - 1, got 100000000000000000000000"),
+        ({"lr_d": 1e39}, r"lr_d must be below 3.4e\+38 \(float32's largest\), got 1e\+39"),
+        ({"lr_g": float("inf")}, "lr_g must be a positive number, got inf"),
         ({"loss": ["wgan"]}, "loss must be one of minimax"),
         ({"optimizer": "adagrad"}, "unknown optimizer"),
     ],
@@ -653,3 +656,55 @@ def test_a_cpu_checkpoint_records_one_process_and_no_device_generator(tmp_path):
     saved = load_checkpoint(tmp_path / train.CHECKPOINT_NAME)
     assert saved["world_size"] == 1 and "device_rng" not in saved
     assert train.device_generator(torch.device("cpu"), 0) is None
+
+
+def test_samples_of_another_shape_than_the_data_are_refused_before_the_first_step(tmp_path):
+    G, D = models.DCGANGenerator(z_dim=8, ngf=4), models.DCGANDiscriminator(ndf=4)
+    config = train.TrainConfig(steps=2, batch_size=8, progress=False)
+    with pytest.raises(ValueError, match=r"G makes samples of shape \(1, 28, 28\) and the data are \(1, 32, 32\)"):
+        train.train(G, D, torch.zeros(16, 1, 32, 32), config, checkpoint_dir=tmp_path)
+    G, D = mlp_pair(seed=0)
+    with pytest.raises(ValueError, match=r"G makes samples of shape \(2,\) and the data are \(3,\)"):
+        train.train(G, D, torch.zeros(64, 3), config, checkpoint_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_initial_weights_that_overflow_are_refused_before_the_first_step(tmp_path):
+    G, D = mlp_pair(seed=0)
+    with torch.no_grad():
+        for p in G.parameters():
+            p.mul_(1e30)
+    with pytest.raises(ValueError, match="before the first step, G's samples hold NaN or inf"):
+        train.train(G, D, data.ring(), train.TrainConfig(steps=2, batch_size=8, progress=False), checkpoint_dir=tmp_path)
+    G, D = mlp_pair(seed=0)
+    with torch.no_grad():
+        for p in D.parameters():
+            p.mul_(1e30)
+    with pytest.raises(ValueError, match="before the first step, D's outputs on the real batch hold NaN or inf"):
+        train.train(G, D, data.ring(), train.TrainConfig(steps=2, batch_size=8, progress=False), checkpoint_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_first_batch_check_leaves_every_random_stream_batch_and_statistic_as_it_was():
+    G, D = models.DCGANGenerator(z_dim=8, ngf=4), models.DCGANDiscriminator(ndf=4)
+    config = train.TrainConfig(steps=2, batch_size=8, progress=False)
+    state = train.TrainingState.create(G, D, torch.rand(40, 1, 28, 28) * 2 - 1, config, device="cpu")
+    state.batches.next()  # mid-epoch, as after a resume
+    before = copy.deepcopy(state.state_dict())
+    train.check_first_batch(state)
+    after = state.state_dict()
+    assert torch.equal(after["rng"], before["rng"]) and after["batches"]["pos"] == before["batches"]["pos"]
+    assert torch.equal(after["batches"]["perm"], before["batches"]["perm"])
+    for player in ("G", "D"):  # weights and batch-norm statistics (running means, counts)
+        for key, value in before[player].items():
+            assert torch.equal(after[player][key], value), (player, key)
+    assert G.training and D.training
+
+
+def test_a_divergence_message_names_the_rates_and_blames_no_loss_that_is_in_use(tmp_path):
+    G, D = mlp_pair(seed=0)
+    config = train.TrainConfig(steps=30, batch_size=32, lr_d=1e30, lr_g=1e30, log_every=5, progress=False)
+    with pytest.raises(train.TrainingDiverged) as caught:
+        train.train(G, D, data.ring(), config)
+    message = str(caught.value)
+    assert "lr_d 1e+30, lr_g 1e+30" in message and "non-saturating" not in message
