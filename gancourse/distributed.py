@@ -44,6 +44,7 @@ from torch import nn
 
 TIMEOUT_ENV_VAR = "GANCOURSE_DIST_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0  # seconds a collective may wait for the other ranks
+MAX_TIMEOUT = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,11 @@ def timeout() -> float:
         seconds = float(value) if value else DEFAULT_TIMEOUT
     except ValueError:
         seconds = -1.0
-    if not seconds > 0:
-        raise ValueError(f"{TIMEOUT_ENV_VAR}={value!r} is not a number of seconds; set it to e.g. 300 or unset it.")
+    if not 0 < seconds <= MAX_TIMEOUT:  # inf, or 1e300, would overflow the process group's timedelta
+        raise ValueError(
+            f"{TIMEOUT_ENV_VAR}={value!r} is not a number of seconds from 0 to {MAX_TIMEOUT:.0f} (a week); "
+            "set it to e.g. 300 or unset it."
+        )
     return seconds
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from gancourse import distributed
 from gancourse.checkpoint import load_checkpoint
 from gancourse.train import HISTORY_KEYS
 
@@ -174,3 +175,12 @@ def test_sync_batchnorm_is_refused_on_the_cpu(tmp_path):
         "error: --sync-batchnorm needs CUDA GPUs: PyTorch's SyncBatchNorm does not run on the CPU."
     )
     assert not (tmp_path / "run" / "config.json").exists()
+
+
+@pytest.mark.parametrize("value", ["inf", "1e300", "nan", "-5", "0", "soon"])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_refused_by_name(monkeypatch, value):
+    monkeypatch.setenv(distributed.TIMEOUT_ENV_VAR, value)
+    with pytest.raises(ValueError, match=f"GANCOURSE_DIST_TIMEOUT='{value}' is not a number of seconds from 0 to 604800"):
+        distributed.timeout()
+    monkeypatch.setenv(distributed.TIMEOUT_ENV_VAR, "604800")
+    assert distributed.timeout() == 604800
