@@ -467,6 +467,7 @@ def check_resume(config: RunConfig, train_config: train.TrainConfig, out: Path) 
     path = out / train.CHECKPOINT_NAME
     state = load_checkpoint(path)
     train.check_resumable(state["config"], train_config, path)
+    train.check_same_world(state, distributed.current().size, path)  # here, so that rank 0 alone says it
     if state["step"] > train_config.steps:
         raise ValueError(f"{path} is already at step {state['step']}, past steps={train_config.steps}; ask for more steps.")
     try:

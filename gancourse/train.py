@@ -638,12 +638,7 @@ class TrainingState:
         check_compatible(D, state["D"], "discriminator", source)
         if state["step"] > self.config.steps:
             raise ValueError(f"{source} is already at step {state['step']}, past steps={self.config.steps}; ask for more steps.")
-        saved_world = state.get("world_size", 1)
-        if saved_world != self.world.size:
-            raise CheckpointError(
-                f"{source} was written by a run of {saved_world} process(es), this one has {self.world.size}: "
-                "the global batch would change. Resume with the same number of processes, or start over."
-            )
+        check_same_world(state, self.world.size, source)
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
         self.opt_G.load_state_dict(state["opt_G"])
@@ -673,6 +668,16 @@ def check_resumable(saved: dict, config: TrainConfig, source: str | Path = "the 
         raise CheckpointError(
             f"cannot resume {source} with other settings: {', '.join(changed)}; only "
             f"{', '.join(CHANGEABLE_ON_RESUME)} may change. Resume with the run's settings, or start over."
+        )
+
+
+def check_same_world(saved: dict, size: int, source: str | Path = "the checkpoint") -> None:
+    """Refuse to resume a checkpoint (a :meth:`TrainingState.state_dict`) with another number of processes."""
+    saved_size = saved.get("world_size", 1)
+    if saved_size != size:
+        raise CheckpointError(
+            f"{source} was written by a run of {saved_size} process(es), this one has {size}: "
+            "the global batch would change. Resume with the same number of processes, or start over."
         )
 
 

@@ -113,6 +113,12 @@ def test_a_refusal_under_torchrun_is_said_once_and_ends_every_rank(two_ranks, tm
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "holds another run" in errors[0] and "--resume" in errors[0], done.stderr
     assert (folder / "two" / "checkpoint.pt").read_bytes() == before
+    # A one-process checkpoint resumed by two ranks: refused by rank 0, once (every rank said it before).
+    single = tmp_path / "single"
+    assert one_process(train_args(ring_config(folder, 32), single, 10)).returncode == 0
+    done = torchrun(tmp_path / "logs-single", train_args(ring_config(folder, 32), single, 20, "--resume"))
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "written by a run of 1 process(es), this one has 2" in errors[0], done.stderr
 
 
 def test_resume_under_torchrun_continues_exactly(two_ranks, tmp_path):
