@@ -15,12 +15,13 @@ STAMP  := $(VENV)/.installed
 BUDGET   ?= $(or $(GANCOURSE_BUDGET),book)
 BOOK_OUT := $(if $(filter book,$(BUDGET)),.,_build/$(BUDGET))
 
-.PHONY: book test data browser lint bench clean-book clean help
+.PHONY: book test data browser lint bench adopt clean-book clean help
 
 help:
 	@echo "make book   build the website into _build/html"
 	@echo "make test   run the test suite (smoke budget)"
 	@echo "make bench  run the benchmarks"
+	@echo "make adopt REPO=https://github.com/you/gan-course [BRANCH=main]   point the course at your fork"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,10 @@ lint: $(STAMP)
 
 bench: $(STAMP) data
 	$(PY) benchmarks/bench_train.py
+
+# Point the website's links and the notebooks' Colab install at a fork (tools/adopt.py).
+adopt: $(STAMP)
+	$(PY) tools/adopt.py "$(REPO)" --branch "$(or $(BRANCH),main)"
 
 clean-book:
 	rm -rf _build

@@ -98,6 +98,23 @@ def test_a_changed_notebook_changes_its_code_hash_and_a_changed_text_does_not(tm
     assert bench.code_hash(path) != before
 
 
+def test_the_address_colab_installs_from_is_not_part_of_the_code_hash(tmp_path):
+    import nbformat
+
+    setup = 'if "google.colab" in sys.modules:\n    %pip install -q "gancourse @ git+https://github.com/{}@main"'
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(setup.format("gan-course/gan-course")), nbformat.v4.new_code_cell("x = 1")]
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    before = bench.code_hash(path)
+    nb.cells[0].source = setup.format("someone/their-fork")  # tools/adopt.py, on a fork
+    nbformat.write(nb, path)
+    assert bench.code_hash(path) == before
+    nb.cells[0].source = nb.cells[0].source.replace("-q ", "")  # the rest of the cell still counts
+    nbformat.write(nb, path)
+    assert bench.code_hash(path) != before
+
+
 def test_add_to_record_keeps_only_the_current_codes_runs_and_replaces_a_repeat(tmp_path):
     import nbformat
 
