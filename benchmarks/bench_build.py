@@ -7,9 +7,14 @@ Times, on a copy of the repository in a temporary folder (your own _build is unt
 3. a rebuild after editing one chapter's *code* (jupyter-cache executes that notebook only).
 
 It prints the wall time of each build and the notebooks each one executed, with their times.
+``--assignments`` also times each assignment's solution notebook run alone at each budget,
+and ``--record FILE`` writes the full builds' and the assignments' times as JSON, with
+their provenance (what the instructor's guide page shows: ``benchmarks/records/times.json``).
 
     .venv/bin/python benchmarks/bench_build.py                  # smoke and book (~15 min)
     .venv/bin/python benchmarks/bench_build.py --budgets smoke  # ~3 min
+    .venv/bin/python benchmarks/bench_build.py --budgets book --no-rebuilds --assignments smoke book \
+        --record benchmarks/records/times.json
 
 Targets on a 2-core machine: book <= 20 min, smoke <= 5 min, one-chapter rebuild <= 60 s.
 """
@@ -69,20 +74,76 @@ def report(label: str, seconds: float, executed: list[tuple[str, float]]) -> Non
     print(f"{label:34s} {seconds:7.1f} s   executed: {notebooks}")
 
 
+def run_alone(notebook: Path, budget: str, timeout: int = 3600) -> float:
+    """Seconds to run ``notebook`` from top to bottom in its own folder at ``budget``."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    env = {"GANCOURSE_BUDGET": budget, "GANCOURSE_SITE": "0"}
+    before = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+        t0 = time.perf_counter()
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
+        return time.perf_counter() - t0
+    finally:
+        for key, value in before.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+
+
+def provenance() -> dict:
+    import platform
+
+    import torch
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout
+    return {
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "commit": commit + (" with uncommitted changes" if dirty.strip() else ""),
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "load_average_at_start": round(os.getloadavg()[0], 1),
+        "torch": torch.__version__,
+        "kernels": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budgets", nargs="+", default=["smoke", "book"], choices=["smoke", "book", "full"])
     parser.add_argument("--chapter", default="01_bce", help="the chapter edited for the rebuilds")
+    parser.add_argument("--no-rebuilds", action="store_true", help="only the full builds from an empty cache")
+    parser.add_argument("--assignments", nargs="*", default=[], choices=["smoke", "book", "full"],
+                        help="also time each assignment's solution alone at these budgets")  # fmt: skip
+    parser.add_argument("--record", help="write the times, with their provenance, to this JSON file")
     args = parser.parse_args()
+    record = {"provenance": provenance(), "builds": {}, "assignments": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for budget in args.budgets:
             book = Path(tmp) / budget
             copy_repository(book)
-            report(f"full build, {budget}, empty cache", *build(book, budget))
+            seconds, executed = build(book, budget)
+            report(f"full build, {budget}, empty cache", seconds, executed)
+            record["builds"][budget] = {"seconds": round(seconds, 1), "notebooks": {n: s for n, s in executed}}
+            if args.no_rebuilds:
+                continue
             edit_chapter(book, args.chapter, "markdown")
             report(f"rebuild, {args.chapter} text edited", *build(book, budget))
             edit_chapter(book, args.chapter, "code")
             report(f"rebuild, {args.chapter} code edited", *build(book, budget))
+        if args.assignments:
+            course = Path(tmp) / "assignments"
+            copy_repository(course)
+            for solution in sorted((course / "assignments" / "solutions").glob("*.ipynb")):
+                for budget in args.assignments:
+                    seconds = run_alone(solution, budget)
+                    print(f"{solution.stem:34s} {budget:6s} {seconds:7.1f} s")
+                    record["assignments"].setdefault(solution.stem, {})[budget] = round(seconds, 1)
+    if args.record:
+        Path(args.record).write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":
