@@ -25,6 +25,7 @@ import hashlib
 import http.client
 import inspect
 import math
+import numbers
 import pickle
 import urllib.error
 import urllib.request
@@ -104,7 +105,7 @@ def mode_coverage(samples, centers, std: float, threshold: float = 3.0) -> ModeC
 
     Raises:
         ValueError: on empty input, wrong shapes, mismatched dimensions, centres that are
-            not finite, or a non-positive ``std`` / ``threshold``.
+            not finite, or a ``std`` / ``threshold`` that is not positive and finite.
 
     Introduced in chapter 7.
     """
@@ -121,8 +122,7 @@ def mode_coverage(samples, centers, std: float, threshold: float = 3.0) -> ModeC
         )
     if not (std > 0 and math.isfinite(std)):
         raise ValueError(f"std must be a positive number, got {std}")
-    if not threshold > 0:
-        raise ValueError(f"threshold must be positive, got {threshold}")
+    _require_positive(threshold, "threshold")
     K = c.shape[0]
     distance, nearest = torch.cdist(x, c).min(dim=1)  # (N,), (N,)
     good = distance < threshold * std  # NaN/inf distances compare False
@@ -163,6 +163,12 @@ def _require_finite(x: Tensor, name: str) -> None:
         )
 
 
+def _require_positive(value, name: str, integer: bool = False) -> None:
+    """One line naming the argument unless ``value`` is a positive finite number (or integer; a bool is neither)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive {'integer' if integer else 'number'}, got {value!r}.")
+
+
 # --------------------------------------------------------------------------- Earth-Mover distance
 
 
@@ -180,12 +186,18 @@ def sinkhorn_w1(x, y, eps: float = 0.01, iters: int = 300) -> float:
 
     Args:
         x, y: point sets (n, d) and (m, d), numpy or torch.
-        eps: the regularisation, in the units of the data.
-        iters: Sinkhorn iterations.
+        eps: the regularisation, in the units of the data (> 0).
+        iters: Sinkhorn iterations (>= 1).
+
+    Raises:
+        ValueError: on empty, non-finite or mismatched point sets, or an ``eps`` or ``iters``
+            that is not positive.
 
     Introduced in chapter 7.
     """
     x, y = _as_points(x, "x").double(), _as_points(y, "y").double()
+    _require_positive(eps, "eps")
+    _require_positive(iters, "iters", integer=True)
     cost = torch.cdist(x, y)
     log_a = torch.full((len(x),), -math.log(len(x)), dtype=torch.float64)
     log_b = torch.full((len(y),), -math.log(len(y)), dtype=torch.float64)
@@ -242,8 +254,9 @@ def precision_recall(real, fake, k: int = 3, batch_size: int = 1024) -> Precisio
     real, fake = _as_features(real, "real"), _as_features(fake, "fake")
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"real and fake have {real.shape[1]} and {fake.shape[1]} features; they must match.")
-    if not (isinstance(k, int) and 1 <= k < min(len(real), len(fake))):
+    if isinstance(k, bool) or not (isinstance(k, int) and 1 <= k < min(len(real), len(fake))):
         raise ValueError(f"k must be an integer in 1 .. {min(len(real), len(fake)) - 1} (fewer than each set's size), got {k!r}.")
+    _require_positive(batch_size, "batch_size", integer=True)
     radii_real = _kth_neighbour_distance(real, k, batch_size)
     radii_fake = _kth_neighbour_distance(fake, k, batch_size)
     precision = _inside(fake, real, radii_real, batch_size).double().mean().item()
@@ -290,8 +303,9 @@ def density_coverage(real, fake, k: int = 5, batch_size: int = 1024) -> DensityC
     real, fake = _as_features(real, "real"), _as_features(fake, "fake")
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"real and fake have {real.shape[1]} and {fake.shape[1]} features; they must match.")
-    if not (isinstance(k, int) and 1 <= k < len(real)):
+    if isinstance(k, bool) or not (isinstance(k, int) and 1 <= k < len(real)):
         raise ValueError(f"k must be an integer in 1 .. {len(real) - 1} (fewer than the real samples), got {k!r}.")
+    _require_positive(batch_size, "batch_size", integer=True)
     radii = _kth_neighbour_distance(real, k, batch_size)
     balls_per_fake, covered = [], torch.zeros(len(real), dtype=torch.bool)
     for start in range(0, len(fake), batch_size):
@@ -318,6 +332,7 @@ def nearest_neighbours(x, pool, batch_size: int = 250) -> tuple[Tensor, Tensor]:
         raise ValueError(f"x and pool must be non-empty with the same number of features, got {tuple(x.shape)} and {tuple(pool.shape)}.")
     _require_finite(x, "x")
     _require_finite(pool, "pool")
+    _require_positive(batch_size, "batch_size", integer=True)
     index = torch.cat([torch.cdist(x[i : i + batch_size], pool).argmin(dim=1) for i in range(0, len(x), batch_size)])
     return (x.double() - pool[index].double()).norm(dim=1), index
 
@@ -430,8 +445,9 @@ def train_feature_classifier(
         raise ValueError(f"x must have shape (N, 1, 28, 28), got {tuple(x.shape)}")
     if y.shape != (x.shape[0],):
         raise ValueError(f"y must have shape ({x.shape[0]},) to match x, got {tuple(y.shape)}")
-    if steps < 1 or batch_size < 1:
-        raise ValueError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
+    _require_positive(steps, "steps", integer=True)
+    _require_positive(batch_size, "batch_size", integer=True)
+    _require_positive(lr, "lr")
     _require_finite(x, "x")
     if int(y.min()) < 0 or int(y.max()) >= num_classes:
         raise ValueError(
@@ -466,6 +482,7 @@ def classifier_accuracy(classifier: FeatureClassifier, x, y, batch_size: int = 1
     if len(x) == 0 or y.shape != (len(x),):
         raise ValueError(f"x and y must hold the same number (>= 1) of images and labels, got {tuple(x.shape)} and {tuple(y.shape)}.")  # fmt: skip
     _require_finite(x, "x")
+    _require_positive(batch_size, "batch_size", integer=True)
     correct = 0
     for start in range(0, x.shape[0], batch_size):
         logits = classifier.logits(x[start : start + batch_size].to(device))
@@ -553,8 +570,7 @@ def _frechet_distance(x_a, x_b, network: nn.Module, batch_size: int, prepare=Non
 
     x_a = _as_images(x_a, "x_a")
     x_b = _as_images(x_b, "x_b")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    _require_positive(batch_size, "batch_size", integer=True)
     metric = FrechetInceptionDistance(
         feature=_FeaturesToCPU(network), reset_real_features=True, normalize=True
     )
@@ -653,7 +669,8 @@ def inception_fid(
             weights-inception-2015-12-05-6726825d.pth, which are not in torch hub's cache
             <folder> and could not be downloaded from <url>: <error> ..."); both end by
             naming ``metrics.frechet_classifier_distance`` as the offline measure.
-        ValueError: on images of the wrong shape, or fewer than 2 of them.
+        ValueError: on images of the wrong shape, fewer than 2 of them, or NaN or inf in them,
+            or a ``batch_size`` that is not a positive integer.
 
     Introduced in chapter 5.
     """

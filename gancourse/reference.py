@@ -44,11 +44,20 @@ def provenance(name: str, where: str | os.PathLike | None = None) -> dict:
     Raises:
         ValueError: ``name`` is not a reference.
         FileNotFoundError: its files are missing (an incomplete installation).
+        checkpoint.CheckpointError: its ``.json`` record is damaged (not a JSON object).
 
     Introduced in chapter 5.
     """
     path = _path(name, where, ".json")
-    return json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_bytes())
+    except ValueError:  # JSONDecodeError, or bytes that are not text
+        record = None
+    if not isinstance(record, dict):
+        raise checkpoint.CheckpointError(
+            f"{path} is damaged (not a reference's JSON record); reinstall gancourse to restore it."
+        )
+    return record
 
 
 def load_reference(name: str, device=None, where: str | os.PathLike | None = None) -> nn.Module:

@@ -7,10 +7,11 @@ smooth, fast-decaying densities such as Gaussians are accurate to many digits.
 Natural logarithms throughout: divergences are in nats, and the GAN value at equilibrium
 is ``-log 4``.
 
-What cannot be computed is refused with a ``ValueError``, never answered with a wrong
-number: densities that are negative or NaN, two densities of different shapes (no
-broadcasting), and, for the divergences, a density whose integral ``sum(p) * dx`` is not
-1 within :data:`MASS_TOLERANCE`.
+What cannot be computed is refused with a one-line ``ValueError`` that names the argument,
+never answered with a wrong number: NaN or inf anywhere, densities that are negative,
+probabilities outside [0, 1], a spacing ``dx`` or standard deviation that is not positive,
+two densities of different shapes (no broadcasting), and, for the divergences, a density
+whose integral ``sum(p) * dx`` is not 1 within :data:`MASS_TOLERANCE`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,44 @@ def _as_tensor(x) -> Array:
     return torch.as_tensor(x, dtype=torch.float64)
 
 
+def _checked(x, name: str, expected: str = "finite", ok=None) -> Array:
+    """``x`` as a float64 tensor, after checking that every value is finite (and ``ok``).
+
+    Otherwise a one-line ``ValueError``: ``{name} must be {expected}``, and the first value
+    that is not. ``ok`` maps the values to a boolean tensor.
+    """
+    x = _as_tensor(x)
+    values = x.detach()
+    good = torch.isfinite(values) if ok is None else torch.isfinite(values) & ok(values)
+    if not good.all():
+        value = values[~good].flatten()[0].item()  # the first value that is not good
+        what = ("NaN values" if math.isnan(value) else "an infinite value" if math.isinf(value)
+                else f"a negative value, {value:.3g}" if value < 0 else f"a value of {value:.3g}")  # fmt: skip
+        raise ValueError(f"{name} must be {expected}; " + (f"got {value!r}." if values.dim() == 0 else f"it has {what}."))
+    return x
+
+
+_DENSITY = "a density, finite and >= 0 everywhere"
+_STD = "positive and finite (a standard deviation)"
+_PROBABILITIES = "probabilities in [0, 1]"
+
+
+def _positive(values: Array) -> Array:
+    return values > 0
+
+
+def _non_negative(values: Array) -> Array:
+    return values >= 0
+
+
+def _in_unit_interval(values: Array) -> Array:
+    return (values >= 0) & (values <= 1)
+
+
+def _spacing(dx) -> None:
+    _checked(dx, "dx", "positive and finite (the grid's spacing)", _positive)
+
+
 def _densities(p, q, names: tuple[str, str] = ("p", "q"), dx: float | None = None) -> tuple[Array, Array]:
     """``p`` and ``q`` as float64 tensors, after checking that they are densities on one grid.
 
@@ -43,24 +82,18 @@ def _densities(p, q, names: tuple[str, str] = ("p", "q"), dx: float | None = Non
             f"{names[0]} and {names[1]} must have the same shape (values on one grid), "
             f"got {tuple(p.shape)} and {tuple(q.shape)}."
         )
+    if dx is not None:
+        _spacing(dx)
     for name, density in zip(names, (p, q), strict=True):
-        values = density.detach()
-        if not (values >= 0).all():  # False for NaN too
-            raise ValueError(f"{name} must be a density, >= 0 and not NaN everywhere; it has {_worst(values)}.")
+        _checked(density, name, _DENSITY, _non_negative)
         if dx is not None:
-            mass = values.sum().item() * dx
+            mass = density.detach().sum().item() * dx
             if not abs(mass - 1) <= MASS_TOLERANCE:
                 raise ValueError(
                     f"{name} must integrate to 1, but sum({name}) * dx = {mass:.6g}; normalise it "
                     "(divide by its sum times dx), and pass the grid's spacing as dx."
                 )
     return p, q
-
-
-def _worst(values: Array) -> str:
-    if values.isnan().any():
-        return "NaN values"
-    return f"a negative value, {values.min().item():.3g}"
 
 
 def _xlogy(x: Array, y: Array) -> Array:
@@ -81,9 +114,14 @@ def bce(y_hat, y, reduction: str = "mean") -> Array:
         y: labels in {0, 1} (or soft labels in [0, 1]), broadcastable to ``y_hat``.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
 
+    Raises:
+        ValueError: ``y_hat`` or ``y`` is NaN or outside [0, 1] somewhere (a logit, not a
+            probability?), or ``reduction`` is none of the three.
+
     Introduced in chapter 1.
     """
-    y_hat, y = _as_tensor(y_hat), _as_tensor(y)
+    y_hat = _checked(y_hat, "y_hat", _PROBABILITIES + " (a logit? pass torch.sigmoid of it)", _in_unit_interval)
+    y = _checked(y, "y", "labels in [0, 1]", _in_unit_interval)
     loss = -(_xlogy(y, y_hat) + _xlogy(1 - y, 1 - y_hat))
     if reduction == "mean":
         return loss.mean()
@@ -97,9 +135,14 @@ def bce(y_hat, y, reduction: str = "mean") -> Array:
 def gaussian_pdf(x, mu: float = 0.0, sigma: float = 1.0) -> Array:
     """Density of :math:`\\mathcal N(\\mu, \\sigma^2)`: :math:`e^{-(x-\\mu)^2/2\\sigma^2}/(\\sigma\\sqrt{2\\pi})`.
 
+    Raises:
+        ValueError: ``x`` or ``mu`` is not finite, or ``sigma`` is not positive and finite.
+
     Introduced in chapter 0.
     """
-    x = _as_tensor(x)
+    x = _checked(x, "x")
+    _checked(mu, "mu")
+    _checked(sigma, "sigma", _STD, _positive)
     return torch.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
 
@@ -111,7 +154,7 @@ def optimal_discriminator(p_data, p_g) -> Array:
     Where both densities vanish, D* is not determined by V; it is set to 1/2 there.
 
     Raises:
-        ValueError: a density is negative or NaN somewhere, or the two have different shapes.
+        ValueError: a density is negative, NaN or inf somewhere, or the two have different shapes.
 
     Introduced in chapter 0.
     """
@@ -131,8 +174,9 @@ def kl_divergence(p, q, dx: float = 1.0) -> Array:
         p, q: densities on the same grid of spacing ``dx``, or probability vectors (``dx = 1``).
 
     Raises:
-        ValueError: ``p`` or ``q`` is negative or NaN somewhere, the shapes differ, or one does
-            not integrate to 1 (``|sum * dx - 1| > MASS_TOLERANCE``): it is not normalised.
+        ValueError: ``p`` or ``q`` is negative, NaN or inf somewhere, the shapes differ, ``dx``
+            is not positive, or one does not integrate to 1 (``|sum * dx - 1| > MASS_TOLERANCE``):
+            it is not normalised.
 
     Introduced in chapter 0.
     """
@@ -145,9 +189,14 @@ def kl_gaussians(mu1: float, sigma1: float, mu2: float, sigma2: float) -> float:
 
     .. math:: \mathrm{KL}\bigl(\mathcal N(\mu_1, \sigma_1^2)\,\|\,\mathcal N(\mu_2, \sigma_2^2)\bigr)
               = \log\frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2 + (\mu_1 - \mu_2)^2}{2\sigma_2^2} - \frac12
+
+    Raises:
+        ValueError: a mean is not finite, or a standard deviation not positive and finite.
     """
-    if not (sigma1 > 0 and sigma2 > 0):
-        raise ValueError(f"standard deviations must be positive, got {sigma1} and {sigma2}.")
+    _checked(mu1, "mu1")
+    _checked(sigma1, "sigma1", _STD, _positive)
+    _checked(mu2, "mu2")
+    _checked(sigma2, "sigma2", _STD, _positive)
     return math.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5
 
 
@@ -206,9 +255,9 @@ def packed_tv_distance(p, q, m: int) -> Array:
         m: samples per pack, 1 or more.
 
     Raises:
-        ValueError: for distributions on different outcomes, or not summing to 1, or an ``m``
-            that is not a positive integer or would enumerate more than
-            :data:`PACKED_OUTCOMES_MAX` packs.
+        ValueError: for distributions that are negative, NaN or inf somewhere, on different
+            outcomes, or not summing to 1, or an ``m`` that is not a positive integer or would
+            enumerate more than :data:`PACKED_OUTCOMES_MAX` packs.
 
     Introduced in chapter 8.
     """
@@ -235,9 +284,16 @@ def wasserstein_1d(p, q, dx: float = 1.0) -> Array:
     area between the two distribution functions. Unlike the JSD it keeps growing with the
     distance between disjoint supports: two unit-width uniforms ``θ`` apart are ``|θ|`` apart.
 
+    Raises:
+        ValueError: ``p`` or ``q`` is negative, NaN or inf somewhere, the two are not 1-D
+            arrays of one shape, or ``dx`` is not positive.
+
     Introduced in chapter 4.
     """
-    p, q = _as_tensor(p), _as_tensor(q)
+    p, q = _densities(p, q)
+    if p.dim() != 1:
+        raise ValueError(f"p and q must be 1-D (densities on a line), got shape {tuple(p.shape)}.")
+    _spacing(dx)
     F_p, F_q = torch.cumsum(p, 0) * dx, torch.cumsum(q, 0) * dx
     return (F_p - F_q).abs().sum() * dx
 
@@ -296,10 +352,14 @@ def kantorovich_potential_1d(p, q, x) -> Array:
     (x_{k+1} - x_k)`, the Earth-Mover distance. A feasible plan and a feasible potential of
     equal value are both optimal (weak duality).
 
+    Raises:
+        ValueError: as :func:`optimal_discriminator` for ``p`` and ``q``, or ``x`` is not their
+            finite, increasing grid.
+
     Introduced in chapter 7.
     """
     p, q = _densities(p, q)
-    x = _as_tensor(x)
+    x = _checked(x, "x")
     if x.shape != p.shape or x.dim() != 1 or not bool((x[1:] > x[:-1]).all()):
         raise ValueError("x must be the increasing grid of p and q (same length).")
     steps = -torch.sign(torch.cumsum(p - q, 0)[:-1]) * (x[1:] - x[:-1])
@@ -317,18 +377,22 @@ def value_function(p_data, p_g, D=None, dx: float = 1.0) -> Array:
             discriminator, so the result is :math:`V(D^*, G) = -\\log 4 + 2\\,\\mathrm{JSD}`.
 
     Raises:
-        ValueError: a density is negative or NaN somewhere, or the two have different shapes.
+        ValueError: a density is negative, NaN or inf somewhere, the two have different shapes,
+            ``D`` is not in [0, 1] everywhere or not of their shape, or ``dx`` is not positive.
 
     Introduced in chapter 1.
     """
     p_data, p_g = _densities(p_data, p_g, ("p_data", "p_g"))
+    _spacing(dx)
     if D is None:
         # log D* = log p_data - log(p_data + p_g), log(1 - D*) = log p_g - log(p_data + p_g):
         # no rounding of D* to exactly 0 or 1 in the far tails.
         total = p_data + p_g
         terms = _xlogy(p_data, p_data) + _xlogy(p_g, p_g) - _xlogy(total, total)
         return terms.sum() * dx
-    D = _as_tensor(D)
+    D = _checked(D, "D", _PROBABILITIES + ", D's outputs on the grid", _in_unit_interval)
+    if D.shape != p_data.shape:
+        raise ValueError(f"D must have the shape of p_data and p_g, {tuple(p_data.shape)}, got {tuple(D.shape)} (D's outputs on their grid).")
     return (_xlogy(p_data, D).sum() + _xlogy(p_g, 1 - D).sum()) * dx
 
 
@@ -341,7 +405,14 @@ def empirical_value(D_x, D_G_z) -> Array:
         D_x: D's outputs (probabilities) on real samples, shape (m,).
         D_G_z: D's outputs on generated samples, shape (m',).
 
+    Raises:
+        ValueError: ``D_x`` or ``D_G_z`` is empty, or not in [0, 1] everywhere.
+
     Introduced in chapter 1.
     """
-    D_x, D_G_z = _as_tensor(D_x), _as_tensor(D_G_z)
+    D_x = _checked(D_x, "D_x", _PROBABILITIES + ", D's outputs on real samples", _in_unit_interval)
+    D_G_z = _checked(D_G_z, "D_G_z", _PROBABILITIES + ", D's outputs on generated samples", _in_unit_interval)
+    for name, D in (("D_x", D_x), ("D_G_z", D_G_z)):
+        if D.numel() == 0:
+            raise ValueError(f"{name} must hold at least one output of D, got shape {tuple(D.shape)}.")
     return torch.log(D_x).mean() + torch.log1p(-D_G_z).mean()

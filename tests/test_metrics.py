@@ -590,63 +590,6 @@ def test_frechet_distance_on_features_is_the_classifier_distance_of_those_featur
 
 
 # --------------------------------------------------------------------------- finite by construction
-# Every public measure refuses NaN or inf in each input with one line that names the input
-# (a NaN image once ended the process in MKL). A new public function must join the table.
-
-
-def _with_nan(x: torch.Tensor) -> torch.Tensor:
-    x = x.clone()
-    x.view(-1)[0] = float("nan")
-    return x
-
-
-def _images(n: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed)) * 2 - 1
-
-
-def _points(n: int, seed: int = 0) -> torch.Tensor:
-    return torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
-
-
-def _tiny_classifier() -> metrics.FeatureClassifier:
-    return metrics.FeatureClassifier(num_features=4, width=2).eval()
-
-
-class _Flat(nn.Module):  # a stand-in feature network for inception_fid: never the real one
-    num_features = 4
-
-    def forward(self, x):
-        return x.flatten(1)[:, :4]
-
-
-# name -> (the call, given one input, and the inputs it takes, as made by their makers)
-FINITE = {
-    "sinkhorn_w1": (lambda x, y: metrics.sinkhorn_w1(x, y), {"x": lambda: _points(20), "y": lambda: _points(20, 1)}),
-    "precision_recall": (lambda real, fake: metrics.precision_recall(real, fake), {"real": lambda: _points(20), "fake": lambda: _points(20, 1)}),
-    "density_coverage": (lambda real, fake: metrics.density_coverage(real, fake), {"real": lambda: _points(20), "fake": lambda: _points(20, 1)}),
-    "nearest_neighbours": (lambda x, pool: metrics.nearest_neighbours(x, pool), {"x": lambda: _points(5), "pool": lambda: _points(20, 1)}),
-    "frechet_distance": (lambda f_a, f_b: metrics.frechet_distance(f_a, f_b), {"f_a": lambda: _points(20), "f_b": lambda: _points(20, 1)}),
-    "frechet_classifier_distance": (lambda x_a, x_b: metrics.frechet_classifier_distance(x_a, x_b, _tiny_classifier()),
-                                    {"x_a": lambda: _images(8), "x_b": lambda: _images(8, 1)}),
-    "inception_fid": (lambda x_a, x_b: metrics.inception_fid(x_a, x_b, feature_network=_Flat()), {"x_a": lambda: _images(8), "x_b": lambda: _images(8, 1)}),
-    "classifier_accuracy": (lambda x: metrics.classifier_accuracy(_tiny_classifier(), x, torch.zeros(8, dtype=torch.long)), {"x": lambda: _images(8)}),
-    "train_feature_classifier": (lambda x: metrics.train_feature_classifier(x, torch.zeros(8, dtype=torch.long), steps=1), {"x": lambda: _images(8)}),
-}  # fmt: skip
-# mode_coverage scores a NaN sample as not high quality (test above) and refuses NaN centres
-NOT_REFUSING = {"mode_coverage"}
-
-
-@pytest.mark.parametrize(("name", "argument"), [(n, a) for n, (_, makers) in FINITE.items() for a in makers])
-def test_a_measure_refuses_nan_in_each_input_and_names_it(name, argument):
-    call, makers = FINITE[name]
-    inputs = {a: make() for a, make in makers.items()}
-    call(**inputs)  # finite inputs: a number
-    inputs[argument] = _with_nan(inputs[argument])
-    with pytest.raises(ValueError, match=rf"^{argument} holds NaN or inf in 1 of \d+ samples"):
-        call(**inputs)
-
-
-def test_every_public_measure_is_in_the_finite_table():
-    public = {name for name, f in vars(metrics).items()
-              if callable(f) and not isinstance(f, type) and not name.startswith("_") and getattr(f, "__module__", "") == metrics.__name__}  # fmt: skip
-    assert public == set(FINITE) | NOT_REFUSING
+# Every public measure refuses NaN or inf in each input with one line that names the input (a NaN
+# image once ended the process in MKL). The table that checks it, over the public functions of
+# metrics and theory, is PUBLIC_API in tests/test_faults.py: a new public function must join it.

@@ -108,8 +108,8 @@ def test_kl_between_gaussians_in_closed_form_matches_the_grid():
 @pytest.mark.parametrize(
     ("p", "q", "message"),
     [
-        ([0.5, float("nan")], [0.5, 0.5], "p_data must be a density, >= 0 and not NaN everywhere; it has NaN values"),
-        ([0.5, 0.5], [1.5, -0.5], "p_g must be a density, >= 0 and not NaN everywhere; it has a negative value, -0.5"),
+        ([0.5, float("nan")], [0.5, 0.5], "p_data must be a density, finite and >= 0 everywhere; it has NaN values"),
+        ([0.5, 0.5], [1.5, -0.5], "p_g must be a density, finite and >= 0 everywhere; it has a negative value, -0.5"),
         ([[0.2], [0.3], [0.5]], [0.2, 0.3, 0.5], r"must have the same shape .*got \(3, 1\) and \(3,\)"),
     ],
 )
