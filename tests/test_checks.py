@@ -6,10 +6,15 @@ plausible wrong answers must be caught; these tests pin down the runner they sha
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import pkgutil
+
 import pytest
 import torch
 
-from gancourse.checks import Case, CheckFailed, compare, f64, judge, passed, run
+from gancourse import checks
+from gancourse.checks import Case, Check, CheckFailed, compare, f64, judge, passed, run
 
 SQUARES = torch.tensor([1.0, 4.0, 9.0], dtype=f64)
 SQUARE = Case("square([1, 2, 3])", (torch.tensor([1.0, 2.0, 3.0], dtype=f64),), SQUARES, {
@@ -56,11 +61,9 @@ def test_the_first_matching_mistake_wins():
 
 
 def test_a_wrong_shape_is_reported_and_named_when_it_is_a_known_mistake():
-    shaped = Case(
-        "square([1, 2, 3])", SQUARE.args, SQUARES, shapes={"One row, not a column.": (3, 1)}
-    )
-    assert failure(lambda x: (x * x)[:, None], shaped) == "task: square([1, 2, 3]) returned shape (3, 1); expected (3,). One row, not a column."  # fmt: skip
-    assert failure(lambda x: x[:2], shaped) == "task: square([1, 2, 3]) returned shape (2,); expected (3,)."  # fmt: skip
+    shaped = Case("square([1, 2, 3])", SQUARE.args, SQUARES, {"One row, not a column.": lambda x: (x * x)[:, None]})
+    assert failure(lambda x: (x * x)[:, None], shaped) == "task: square([1, 2, 3]) returned shape (3, 1); expected shape (3,). One row, not a column."  # fmt: skip
+    assert failure(lambda x: x[:2], shaped) == "task: square([1, 2, 3]) returned shape (2,); expected shape (3,)."  # fmt: skip
     assert "returned shape (2,); expected shape (3,)." in failure(lambda x: x[:2], SQUARE)
 
 
@@ -185,3 +188,53 @@ def test_says_replaces_the_values_in_the_message():
 def test_a_passed_check_prints_one_line(capsys):
     passed("bce", "matches F.binary_cross_entropy")
     assert capsys.readouterr().out == "\N{CHECK MARK} bce: matches F.binary_cross_entropy\n"
+
+
+# ----------------------------------------------------------------------------- the declarations
+# Every check declared as data (gancourse.checks.Check) is also a test: each of its known
+# mistakes, given to the check as the student's answer, is caught with its own message.
+def declared() -> list[tuple[str, str, Check, Case | None, str]]:
+    """(module, name, check, the case or None for the check's own mistakes, message) of every declared mistake."""
+    found = []
+    for module in MODULES:
+        for name, check in vars(module).items():
+            if isinstance(check, Check):
+                cases = check.cases(*check.given) if callable(check.cases) else check.cases
+                found += [(module.__name__, name, check, None, m) for m in check.mistakes]
+                found += [(module.__name__, name, check, c, m) for c in cases for m, f in c.mistakes.items() if callable(f)]  # fmt: skip
+    return found
+
+
+MODULES = [importlib.import_module(f"gancourse.checks.{m.name}") for m in pkgutil.iter_modules(checks.__path__)]
+DECLARED = declared()
+
+
+def test_every_assignments_checks_are_declared_with_their_mistakes():
+    assert {module for module, *_ in DECLARED} == {module.__name__ for module in MODULES}
+
+
+def test_a_value_given_by_hand_agrees_with_the_checks_reference():
+    """Hand values and closed forms, met by the reference's second route (the hand examples of
+    assignment 3 are PyTorch's, the lecture's batch is F.binary_cross_entropy's, ...)."""
+    checks = {id(check): check for _, _, check, _, _ in DECLARED if check.reference and not check.parts and not check.play}
+    compared = 0
+    for check in checks.values():
+        for case in check.cases(*check.given) if callable(check.cases) else check.cases:
+            if case.want is not None:
+                got = torch.as_tensor(check.reference(*case.args, **case.kwargs), dtype=f64)
+                assert torch.allclose(got, torch.as_tensor(case.want, dtype=f64), rtol=case.rtol, atol=case.atol), case.label
+                compared += 1
+    assert compared >= 20
+
+
+@pytest.mark.parametrize(("module", "name", "check", "case", "message"), DECLARED,
+                         ids=[f"{d[1]}-{d[3].label[:20] if d[3] else ''}-{d[4][:40]}" for d in DECLARED])  # fmt: skip
+def test_every_declared_mistake_is_caught_by_its_check_with_its_own_message(module, name, check, case, message):
+    mistake = (case.mistakes if case else check.mistakes)[message]
+    if case is not None:  # a mistake of one case: that case alone
+        check = dataclasses.replace(check, cases=[case])
+    with pytest.raises(CheckFailed) as caught:
+        check.results(mistake)
+    cases = check.cases(*check.given) if callable(check.cases) else check.cases
+    own = [message] + [m for c in cases for m, f in c.mistakes.items() if f is mistake]  # a case's own words for it
+    assert any(str(caught.value).endswith(" " + m) for m in own), str(caught.value)

@@ -1,15 +1,24 @@
 """Self-checks for the course's assignments, one module per assignment.
 
-A task's check is a table of :class:`Case` s: a call of the student's function, the reference
-answer, and the answers of common mistakes, each with the message that names it. One runner,
-:func:`run`, calls, converts, compares and reports; a check that needs state (a training
-step, a recorded critic) measures what it needs and hands it to :func:`judge`, so every
-comparison names mistakes the same way. When everything holds a check prints one line;
-otherwise it raises :class:`CheckFailed` (an ``AssertionError``) with the case that went
-wrong, what was expected, and, when the wrong value matches a common mistake, what it is::
+A task's check is a declaration, a :class:`Check`: the calls of the student's function
+(:class:`Case` s), the reference (a right answer written with PyTorch's own functions, or a
+case's own value), the tolerance (below), the known mistakes, each a small function that
+makes it, with the message that names it, and the hints for PyTorch's errors raised in the
+student's code, this task's own. One runner calls, converts, compares and reports: a wrong
+value is shown with its largest difference and where; a mistake is named only when its
+function reproduces the student's values (or the student's error). A check that needs state
+(a training step, a recorded critic) measures what it needs and hands it to :func:`judge`.
+When everything holds a check prints one line; otherwise it raises :class:`CheckFailed`
+(an ``AssertionError``)::
 
     from gancourse.checks import gan_losses as check
     check.bce(bce)   # ✓ bce: ... or CheckFailed: bce: ... did you drop the minus sign?
+
+A function that returns several results declares their ``parts``, each judged in turn; one
+that acts on state (a training step) declares how it is ``play`` ed, and the reference and the
+mistakes are played the same way. Because each mistake is a function, every declaration is
+also a test: given to its own check, each mistake must be caught with its own message
+(``tests/test_checks.py``).
 
 **Tolerances.** An answer is compared at the precision it was computed in. The references
 are float64; a float64 answer must meet its case's tolerance (``rtol`` 1e-6 by default). A
@@ -32,6 +41,7 @@ one, and the module that uses it names it. Each module's docstring lists its ref
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -41,7 +51,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Case", "CheckFailed", "call", "compare", "f64", "fail", "judge", "pair", "passed", "run", "to_float", "to_tensor", "tolerance"]  # fmt: skip
+__all__ = ["Case", "Check", "CheckFailed", "call", "compare", "f64", "fail", "judge", "pair", "passed", "run", "to_float", "to_tensor", "tolerance"]  # fmt: skip
 
 f64 = torch.float64  # the checks compute their references in double precision
 FLOAT32_RTOL, FLOAT32_ATOL = 1e-5, 1e-6  # the least tolerance for an answer in float32
@@ -56,20 +66,19 @@ class Case:
     """One call of the student's function, its reference answer, and the answers of known mistakes.
 
     :func:`judge` checks a result in this order: a tensor or a number, ``guard``, ``finite``,
-    ``shapes``, ``scalar``, then the value (:func:`compare`).
+    ``scalar``, then the shape and the value (:func:`compare`).
     """
 
     label: str  # the call as the student reads it in a message, e.g. "bce([0.5], [1.0])"
     args: tuple = ()  # run calls fn(*args, **kwargs), with copies of the tensors
-    want: Any = None  # the reference answer: a number or a tensor
-    mistakes: Mapping[str, Any] = field(default_factory=dict)  # {message: that mistake's answer}
+    want: Any = None  # the reference answer, a number or a tensor; if None, the check's reference
+    mistakes: Mapping[str, Any] = field(default_factory=dict)  # {message: a function that makes it (or its answer)}
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     rtol: float = 1e-6
     atol: float = 1e-9
     scalar: bool = False  # one number is expected: a result of another size is refused
     what: str = ""  # how a result of the wrong type or size is named; the label if empty
     finite: str = ""  # if set, a result holding nan fails: "<label> returned nan. <finite>"
-    shapes: Mapping[str, tuple] | None = None  # if set, the shape first: {message: wrong shape}
     guard: Callable[[Any], str | None] | None = None  # the raw result -> "returned ..." or None
     says: str = ""  # words for a wrong value, if not "returned {got}; expected {want}"
     dtype: torch.dtype | None = None  # if set, a floating-point tensor of another dtype is refused
@@ -96,7 +105,7 @@ def to_tensor(task: str, value, what: str = "the result") -> torch.Tensor:
 
 def pair(task: str, result, names: str) -> tuple:
     """``result`` as a pair, a tuple or a list alike, or a failed check that names what was expected."""
-    if not (isinstance(result, tuple | list) and len(result) == 2):
+    if not (isinstance(result, tuple | list) and len(result) == names.count(",") + 1):
         fail(task, f"it should return the pair {names}, but returned {type(result).__name__}.")
     return tuple(result)
 
@@ -130,7 +139,8 @@ def compare(task: str, case: str, got, want, mistakes: Mapping[str, object] | No
         task: the function under test, e.g. ``"bce"``.
         case: the call that produced ``got``, e.g. ``"bce(0.9, 1)"``.
         got, want: numbers or tensors.
-        mistakes: ``{explanation: the value that mistake would give}``, tried in order.
+        mistakes: ``{explanation: the value that mistake would give}``, tried in order; a value
+            may be a function of no arguments that computes it (only if needed; an error skips it).
         says: what the message says after ``case`` instead of "returned ...; expected ...",
             with ``{got}`` and ``{want}`` for the values; if it shows neither, the message
             gives the largest difference.
@@ -141,17 +151,28 @@ def compare(task: str, case: str, got, want, mistakes: Mapping[str, object] | No
         got_t = got_t.reshape(want_t.shape)
     if _close(got_t, want_t, rtol, atol):
         return
+    tried = mistakes.items() if isinstance(mistakes, Mapping) else mistakes or ()  # a mapping, or (message, value) pairs
+    named = next((f" {m}" for m, value in tried if _reproduces(got_t, value)), "")
     if got_t.shape != want_t.shape:
-        fail(task, f"{case} returned shape {tuple(got_t.shape)}; expected shape {tuple(want_t.shape)}.")  # fmt: skip
+        fail(task, f"{case} returned shape {tuple(got_t.shape)}; expected shape {tuple(want_t.shape)}.{named}")  # fmt: skip
     said = f"{case} " + (says or "returned {got}; expected {want}").format(got=_show(got_t), want=_show(want_t))  # fmt: skip
     where = _largest_difference(got_t, want_t) if (got_t.numel() > 1 or (says and "{got}" not in says)) else ""  # fmt: skip
-    for explanation, value in (mistakes or {}).items():
-        value_t = to_tensor(task, value)
-        if value_t.numel() == got_t.numel() and _close(got_t, value_t.reshape(got_t.shape), 1e-4, 1e-7):  # fmt: skip
-            fail(task, f"{said}{where}. {explanation}")
+    if named:
+        fail(task, f"{said}{where}.{named}")
     if not says and not torch.isfinite(got_t).all():
         fail(task, f"{case} returned {_show(got_t)}, which is not finite; expected {_show(want_t)}.")  # fmt: skip
     fail(task, f"{said}{where}.")
+
+
+def _reproduces(got: torch.Tensor, value) -> bool:
+    """Whether a mistake's value (or a function of no arguments that gives it) is ``got``."""
+    try:
+        value = value() if callable(value) else value
+        value = None if value is None else to_tensor("", value)
+    except Exception:  # noqa: BLE001 - a mistake that cannot be made on this case names nothing
+        return False
+    same = value is not None and (value.shape == got.shape or value.numel() == got.numel() == 1)
+    return same and _close(got, value.reshape(got.shape), 1e-4, 1e-7)
 
 
 def _largest_difference(got: torch.Tensor, want: torch.Tensor) -> str:
@@ -177,11 +198,6 @@ def judge(task: str, case: Case, got) -> torch.Tensor | float:
         fail(task, f"{case.label} {problem}")
     if case.finite and torch.isnan(tensor).any():
         fail(task, f"{case.label} returned nan. {case.finite}")
-    if case.shapes is not None:
-        shape, want = tuple(tensor.shape), tuple(to_tensor(task, case.want).shape)
-        if shape != want:
-            named = next((f" {m}" for m, wrong in case.shapes.items() if tuple(wrong) == shape), "")
-            fail(task, f"{case.label} returned shape {shape}; expected {want}.{named}")
     if case.scalar:
         value = to_float(task, tensor, what)
         compare(task, case.label, tensor.reshape(()), case.want, case.mistakes, rtol, atol, case.says)  # float64: rtol stays
@@ -190,20 +206,23 @@ def judge(task: str, case: Case, got) -> torch.Tensor | float:
     return tensor
 
 
-def call(task: str, case: Case, fn: Callable, hints: Mapping[str, str] | None = None):
+def call(task: str, case: Case, fn: Callable, hints: Mapping[str, str] | None = None, mistakes: Mapping = None):  # fmt: skip
     """``fn(*case.args, **case.kwargs)``, tensors passed as copies (an in-place edit cannot
-    spoil a reference, and is refused with the argument's name). With ``hints``, a
-    ``RuntimeError`` (PyTorch's complaint about shapes, dtypes, graphs) fails the check,
-    naming the case and adding the hint whose key the error's text contains."""
+    spoil a reference, and is refused with the argument's name). With ``hints`` (or
+    ``mistakes``), a ``RuntimeError`` (PyTorch's complaint about shapes, dtypes, graphs) fails
+    the check, naming the case and adding the message of the first mistake (a function of no
+    arguments that makes it) that raises the same error, or else the hint whose key the error's
+    text contains."""
     args, kwargs = [_copy(a) for a in case.args], {k: _copy(v) for k, v in case.kwargs.items()}
     modes = [(value, [m.training for m in value.modules()]) for value in (*args, *kwargs.values()) if isinstance(value, nn.Module)]  # fmt: skip
     try:
         result = fn(*args, **kwargs)
     except RuntimeError as error:
-        if hints is None or isinstance(error, NotImplementedError):  # the stub: not written yet
+        if (hints is None and mistakes is None) or isinstance(error, NotImplementedError):  # the stub
             raise
         text = str(error)
-        hint = next((h for key, h in hints.items() if key in text), "")
+        hint = next((m for m, made in (mistakes or {}).items() if _raised(made) == text), "")
+        hint = hint or next((h for key, h in (hints or {}).items() if key in text), "")
         first = text.splitlines()[0].rstrip(".") if text else "(no message)"
         fail(task, f"{case.label} raised RuntimeError: {first}. {hint}".strip())
     _unchanged(task, case, fn, args, kwargs)
@@ -216,7 +235,19 @@ def call(task: str, case: Case, fn: Callable, hints: Mapping[str, str] | None = 
     return result
 
 
+def _raised(made: Callable) -> str | None:
+    """The text of the RuntimeError that a mistake, made by ``made()``, raises, if any."""
+    try:
+        made()
+    except RuntimeError as error:
+        return str(error)
+    except Exception:  # noqa: BLE001 - another error is not the student's
+        return None
+
+
 def _copy(value):
+    if isinstance(value, torch.Generator):  # each call draws from the generator as it was given
+        return torch.Generator().set_state(value.get_state())
     return value.clone() if isinstance(value, torch.Tensor) else value
 
 
@@ -248,9 +279,7 @@ def _unchanged(task: str, case: Case, fn: Callable, args: list, kwargs: dict) ->
 def run(task: str, fn: Callable, cases: list[Case], hints: Mapping[str, str] | None = None, dtype: torch.dtype | None = None) -> list:  # fmt: skip
     """Call ``fn`` on each case in turn and :func:`judge` the result; return the results, converted.
     ``dtype``: the precision the task asks for, for every case that does not set its own."""
-    if dtype is not None:
-        cases = [case if case.dtype is not None else replace(case, dtype=dtype) for case in cases]
-    return [judge(task, case, call(task, case, fn, hints)) for case in cases]
+    return Check(task, cases=cases, hints=hints, dtype=dtype).results(fn)
 
 
 def _show(t: torch.Tensor) -> str:
@@ -260,3 +289,88 @@ def _show(t: torch.Tensor) -> str:
     flat = ", ".join(f"{x:.4g}" for x in t.flatten()[:6].tolist())
     more = ", ..." if t.numel() > 6 else ""
     return f"tensor of shape {tuple(t.shape)} [{flat}{more}]"
+
+
+@dataclass
+class Check:
+    """A task's check as data: the calls, the reference, the known mistakes and the hints.
+
+    Called with the student's function (and the check's other arguments, if any), it runs every
+    case (:func:`call`, then :func:`judge`) and prints ``report``; :meth:`results` returns the
+    results instead. ``doc`` is its docstring: the task's formula.
+    """
+
+    task: str
+    doc: str = ""
+    cases: list[Case] | Callable[..., list[Case]] = ()  # or a function of the check's other arguments
+    reference: Callable | None = None  # a right answer: the want of every case that has none
+    mistakes: Mapping[str, Callable] = field(default_factory=dict)  # {message: a function that makes it}
+    hints: Mapping[str, str] | None = None  # {text of PyTorch's error: what to do}, this task's own
+    dtype: torch.dtype | None = None  # the precision the task asks for, if any
+    parts: tuple[str | Case, ...] = ()  # the names of the results, for a function that returns several
+    report: Callable[[list], str] | str = ""  # what a passed check says, from the results
+    given: tuple = ()  # the check's other arguments when none are passed (the course's own)
+    play: Callable | None = None  # play(fn, case) -> what is compared, for a function that acts on state
+
+    def __post_init__(self):
+        self.__doc__ = self.doc
+        others = list(inspect.signature(self.cases).parameters) if callable(self.cases) else []
+        self.__signature__ = inspect.Signature([inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in ["fn", *others]])  # fmt: skip
+
+    def __call__(self, fn: Callable, *given) -> None:
+        results = self.results(fn, *given)
+        passed(self.task, self.report(results) if callable(self.report) else self.report)
+
+    def results(self, fn: Callable, *given) -> list:
+        cases = self.cases(*(given or self.given)) if callable(self.cases) else self.cases
+        return [self._run(fn, case) for case in cases]
+
+    def _run(self, fn: Callable, case: Case):
+        state = torch.get_rng_state()  # the mistakes draw the random numbers that the student's call draws
+        made = {m: _made(f, case, state, self.play) if callable(f) else f for m, f in {**case.mistakes, **self.mistakes}.items()}
+        want = _made(self.reference, case, state, self.play)() if case.want is None else case.want  # parts: None, not compared
+        case = replace(case, want=want, mistakes=made, dtype=case.dtype or self.dtype)
+        if self.play is not None:
+            got = self.play(fn, case)
+        else:
+            label = f"{self.task} on {case.label}" if self.parts else case.label
+            got = call(self.task, replace(case, label=label), fn, self.hints, {m: f for m, f in made.items() if callable(f)} or None)
+        if not self.parts:
+            return judge(self.task, case, got)
+        got = pair(self.task, got, f"({', '.join(getattr(p, 'what', p) for p in self.parts)})")
+        return tuple(judge(self.task, self._part(i, case, made, got), got[i]) for i in range(len(got)) if want[i] is not None)
+
+    def _part(self, i: int, case: Case, made: dict, got: tuple) -> Case:
+        """How part ``i`` of the results is judged (a name, or a Case whose words may hold {label});
+        the mistakes that reproduce every part are tried first, then those that reproduce this one."""
+        part = self.parts[i]
+        if isinstance(part, Case):
+            part = replace(part, label=part.label.format(label=case.label), what=part.what.format(label=case.label))
+        else:
+            part = replace(case, label=f"{part} on {case.label}", what=part)
+        tried = [(m, _part(v, i, got)) for m, v in made.items()] + [(m, _part(v, i)) for m, v in made.items()]
+        return replace(part, want=case.want[i], mistakes=tried)
+
+
+def _made(mistake: Callable, case: Case, state: torch.Tensor, play: Callable | None = None) -> Callable:
+    """A function of no arguments: ``mistake`` on copies of ``case``'s arguments (or played), from the random ``state``."""
+
+    def made():
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(state)
+            if play is not None:
+                return play(mistake, case)
+            return mistake(*[_copy(a) for a in case.args], **{k: _copy(v) for k, v in case.kwargs.items()})
+
+    return functools.cache(made)
+
+
+def _part(value, i: int, got: tuple | None = None) -> Callable:
+    """Part ``i`` of a mistake's results; with ``got``, only if its other parts are the student's too."""
+
+    def part():
+        made = value() if callable(value) else value
+        others = [(to_tensor("", g), v) for j, (g, v) in enumerate(zip(got or (), made, strict=False)) if j != i]
+        return made[i] if all(_reproduces(g, v) for g, v in others) else None
+
+    return part

@@ -14,11 +14,12 @@ in the check. :func:`remedy` trains the student's settings with
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 
 from .. import budget, data, metrics, runs
-from . import Case, f64, fail, judge, pair, passed, to_float, to_tensor
+from . import Case, Check, f64, fail, passed
 
 # The collapsing GAN of the assignment: the ring preset with a generator that learns 50 times
 # faster than its discriminator, so G keeps jumping to wherever D is currently fooled most.
@@ -46,59 +47,58 @@ def _sample_sets():
     return ring.centers.to(f64), ring.std, sets
 
 
-def _brute_nearest(samples, centers):
-    """(distance, index) of each sample's nearest centre, by brute force; and all squared distances."""
+def _nearest(samples, centers):
+    """(index, distance) of each sample's nearest centre, by brute force; and all squared distances."""
     squared = ((samples[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
-    distance, nearest = squared.sqrt().min(dim=1)
-    return distance, nearest, squared
+    distance, index = squared.sqrt().min(dim=1)
+    return index, distance, squared
 
 
-
-def nearest_mode(fn) -> None:
-    """``fn(samples, centers)`` -> ``(index, distance)``: :math:`k(x) = \\arg\\min_k \\|x - c_k\\|_2` and that distance."""
-    task, (centers, _, sets) = "nearest_mode", _sample_sets()
-    for name, samples in sets.items():
-        index, distance = pair(task, fn(samples, centers), "(index, distance)")
-        want_distance, want_index, squared = _brute_nearest(samples, centers)
-        index = to_tensor(task, index, "index")
-        if index.shape != want_index.shape:
-            fail(task, f"on {name} index has shape {tuple(index.shape)}; expected {tuple(want_index.shape)}, one mode per sample")  # fmt: skip
-        judge(task, Case(f"distance on {name}", want=want_distance, mistakes={
-            "That is the squared distance; take the square root.": squared.min(dim=1).values,
-            "That is the distance to the farthest mode; use the minimum, not the maximum.": squared.max(dim=1).values.sqrt(),
-        }, rtol=1e-5, atol=1e-7), distance)  # fmt: skip
-        if name != "between the modes":  # there two modes are equally near
-            judge(task, Case(f"index on {name}", want=want_index.to(f64), mistakes={
-                "Those are the farthest modes; use argmin.": squared.argmax(dim=1).to(f64),
-            }, atol=0), index)  # fmt: skip
-    passed(task, f"agrees with a brute-force search on {len(sets)} point sets")
+def _cases(coverage: bool) -> list[Case]:
+    """A case for each point set; between the modes, two modes are equally near: no index compared there."""
+    centers, std, sets = _sample_sets()
+    if coverage:
+        return [Case(name, (samples, centers, std), scalar=True) for name, samples in sets.items()]
+    return [Case(name, (samples, centers), rtol=1e-5, atol=1e-7,
+                 want=(None, _nearest(samples, centers)[1]) if name == "between the modes" else None) for name, samples in sets.items()]  # fmt: skip
 
 
-def coverage(fn) -> None:
-    """``fn(samples, centers, std)`` -> ``(modes, high_quality)``: modes with at least one sample within
-    :math:`3\\sigma` of it (as nearest mode), and the fraction of samples within :math:`3\\sigma` of their nearest mode."""
-    task, (centers, std, sets) = "coverage", _sample_sets()
-    for name, samples in sets.items():
-        modes, high_quality = pair(task, fn(samples, centers, std), "(modes, high_quality)")
-        modes, high_quality = to_float(task, modes, "modes"), to_float(task, high_quality, "high_quality")  # fmt: skip
-        distance, nearest, _ = _brute_nearest(samples, centers)
-        within = {tau: distance < tau * std for tau in (1.0, 3.0)}  # high quality: within 3 std
-        want_quality, want_modes = within[3.0].double().mean(), nearest[within[3.0]].unique().numel()  # fmt: skip
-        judge(task, Case(f"high_quality on {name}", want=want_quality, mistakes={
-            "That is the fraction within 1 standard deviation; the threshold is 3 standard deviations.": within[1.0].double().mean(),
-            "That is a count of samples; return the fraction of all samples.": float(within[3.0].sum()),
-            "That is a percentage; return a fraction between 0 and 1.": 100 * want_quality,
-            "Compare the distance itself (not its square) with 3 std.": ((distance**2) < 3 * std).double().mean(),
-        }, rtol=1e-9, atol=1e-12, scalar=True, what="high_quality"), high_quality)  # fmt: skip
-        judge(task, Case(f"modes on {name}", want=want_modes, mistakes={
-            "That counts every mode that is nearest to some sample; a mode counts only if a *high-quality* sample is nearest to it.": nearest.unique().numel(),
-            "That counts modes within 1 standard deviation; the threshold is 3 standard deviations.": nearest[within[1.0]].unique().numel(),
-            "That is the number of high-quality samples; count the distinct modes they sit on.": int(within[3.0].sum()),
-        }, atol=0, scalar=True, what="modes"), modes)  # fmt: skip
-        if name == "perfect sampler":
-            perfect = f"{want_modes}/8 modes, {100 * want_quality:.1f}% high quality"
-    passed(task, f"agrees with the PacGAN definitions on {len(sets)} point sets (a perfect sampler: "
-                 f"{perfect}; 1 - exp(-9/2) = {100 * (1 - math.exp(-4.5)):.1f}%)")  # fmt: skip
+nearest_mode = Check(
+    "nearest_mode", doc="``fn(samples, centers)`` -> ``(index, distance)``: :math:`k(x) = \\arg\\min_k \\|x - c_k\\|_2` and that distance.",
+    parts=("index", "distance"), reference=lambda x, c: _nearest(x, c)[:2], cases=lambda: _cases(coverage=False), mistakes={
+        "That is the squared distance; take the square root.": lambda x, c: (_nearest(x, c)[0], _nearest(x, c)[2].min(dim=1).values),
+        "That is the distance to the farthest mode; use the minimum, not the maximum.": lambda x, c: _nearest(x, c)[2].sqrt().max(dim=1)[::-1],
+        "Those are the farthest modes; use argmin.": lambda x, c: (_nearest(x, c)[2].argmax(dim=1), _nearest(x, c)[1]),
+        "Return one mode per sample, an index of shape (N,) (argmin without keepdim).": lambda x, c: (_nearest(x, c)[0][:, None], _nearest(x, c)[1]),
+    }, report="agrees with a brute-force search on 5 point sets",
+)  # fmt: skip
+
+
+def _coverage(samples, centers, std, tau=3.0, any_sample=False):
+    """(modes, high_quality): the modes nearest to a sample within tau std (or to any sample), the fraction within tau std."""
+    index, distance, _ = _nearest(samples, centers)
+    good = distance < tau * std
+    return (index if any_sample else index[good]).unique().numel(), good.double().mean()
+
+
+coverage = Check(
+    "coverage", doc="""``fn(samples, centers, std)`` -> ``(modes, high_quality)``: modes with at least one sample within
+    :math:`3\\sigma` of it (as nearest mode), and the fraction of samples within :math:`3\\sigma` of their nearest mode.""",
+    parts=("modes", "high_quality"), reference=_coverage, cases=lambda: _cases(coverage=True), mistakes={
+        "That is the fraction within 1 standard deviation; the threshold is 3 standard deviations.": partial(_coverage, tau=1.0),
+        "That counts modes within 1 standard deviation; the threshold is 3 standard deviations.":
+            lambda x, c, std: (_coverage(x, c, std, 1.0)[0], _coverage(x, c, std)[1]),
+        "That is a count of samples; return the fraction of all samples.": lambda x, c, std: (_coverage(x, c, std)[0], _coverage(x, c, std)[1] * len(x)),
+        "That is a percentage; return a fraction between 0 and 1.": lambda x, c, std: (_coverage(x, c, std)[0], 100 * _coverage(x, c, std)[1]),
+        "Compare the distance itself (not its square) with 3 std.":
+            lambda x, c, std: (_coverage(x, c, std)[0], ((_nearest(x, c)[1] ** 2) < 3 * std).double().mean()),
+        "That counts every mode that is nearest to some sample; a mode counts only if a *high-quality* sample is nearest to it.":
+            partial(_coverage, any_sample=True),
+        "That is the number of high-quality samples; count the distinct modes they sit on.":
+            lambda x, c, std: (int(_coverage(x, c, std)[1] * len(x)), _coverage(x, c, std)[1]),
+    }, report=lambda r: f"agrees with the PacGAN definitions on {len(r)} point sets (a perfect sampler: {r[0][0]:.0f}/8 modes, "
+                        f"{100 * r[0][1]:.1f}% high quality; 1 - exp(-9/2) = {100 * (1 - math.exp(-4.5)):.1f}%)",
+)  # fmt: skip
 
 
 def remedy(fn) -> list[tuple[torch.Tensor, metrics.ModeCoverage]]:

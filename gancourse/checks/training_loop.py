@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import data, models, runs, train
-from . import Case, fail, judge, pair, passed, to_float
+from . import Case, Check, fail, pair, passed, to_float
 
 BATCH = 64
 WRONG_STEP = "are not those of a correct step"  # what the message says of wrong weights
@@ -66,96 +66,98 @@ def _stale_gradients(module: torch.nn.Module) -> None:
         p.grad = torch.full_like(p, 0.5)
 
 
-def _D_after(loss: Callable, zero_grad: bool = True) -> torch.Tensor:
-    """D's weights after a step of D's optimiser on ``loss(D(x_real), D(x_fake))``, from a fresh
-    copy of the game with stale gradients."""
+def _d_step(loss: Callable = _d_loss, zero_grad: bool = True) -> Callable:
+    """``update_D`` on ``loss(D(x), D(G(z)))``, the fakes detached; a mistake unless the defaults."""
+
+    def update_D(state, x_real, x_fake):
+        if zero_grad:
+            state.opt_D.zero_grad()
+        loss_D = loss(state.D(x_real), state.D(x_fake.detach()))
+        loss_D.backward()
+        state.opt_D.step()
+        return loss_D.detach()
+
+    return update_D
+
+
+def _g_loss(fake: torch.Tensor) -> torch.Tensor:
+    return _bce(fake, 1.0)  # the non-saturating loss -log D(G(z))
+
+
+def _g_step(loss: Callable = _g_loss, zero_grad: bool = True) -> Callable:
+    """``update_G`` on ``loss(D(G(z)))``; a mistake unless the defaults."""
+
+    def update_G(state, x_fake):
+        if zero_grad:
+            state.opt_G.zero_grad()
+        loss_G = loss(state.D(x_fake))
+        loss_G.backward()
+        state.opt_G.step()
+        return loss_G.detach()
+
+    return update_G
+
+
+_WORDS = {  # what a step of each player must leave alone, and what it says when no gradient reached it
+    "D": ("D's step changed G's weights: step only state.opt_D.", "state.opt_D.step() was called, but D's weights did not "
+          "change: no gradient reached them. Compute the loss from D's outputs as they are (no .detach() or .item() on them) "
+          "and call loss_D.backward() before the step."),
+    "G": ("G's step changed D's weights: step only state.opt_G (D's optimiser must not step here).", "state.opt_G.step() was "
+          "called, but G's weights did not change: no gradient reached them. G learns through D(x_fake) with x_fake still "
+          "attached to G: do not detach it here (only D's step detaches), and call loss_G.backward() before the step."),
+}  # fmt: skip
+
+
+def _play(player: str, fn: Callable, case: Case) -> tuple[torch.Tensor, object]:
+    """One step ``fn`` of ``player`` ("D" or "G") on a fresh copy of the game, both players with stale
+    gradients: (the player's weights after it, the loss it returned), once it left the other player alone."""
     state, x_real, x_fake = _state()
-    _stale_gradients(state.D)
-    if zero_grad:
-        state.opt_D.zero_grad()
-    loss(state.D(x_real), state.D(x_fake.detach())).backward()
-    state.opt_D.step()
-    return _weights(state.D)
-
-
-def _G_after(loss: Callable, zero_grad: bool = True) -> torch.Tensor:
-    """G's weights after a step of G's optimiser on ``loss(D(G(z)))``, from a fresh copy of the
-    game with stale gradients."""
-    state, _, x_fake = _state()
-    _stale_gradients(state.G)
-    if zero_grad:
-        state.opt_G.zero_grad()
-    loss(state.D(x_fake)).backward()
-    state.opt_G.step()
-    return _weights(state.G)
-
-
-def update_D(fn) -> None:
-    """``fn(state, x_real, x_fake)``: one step of ``state.opt_D`` on
-    :math:`\\mathrm{BCE}(D(x), 1) + \\mathrm{BCE}(D(G(z)), 0)`, returning that loss."""
-    task = "update_D"
-    state, x_real, x_fake = _state()
-    G_before, D_before = _weights(state.G), _weights(state.D)
-    with torch.no_grad():
-        want_loss = _d_loss(state.D(x_real), state.D(x_fake))
+    (me, other), opt = (state.D, state.G) if player == "D" else (state.G, state.D), getattr(state, f"opt_{player}")
+    before, other_before = _weights(me), _weights(other)
     _stale_gradients(state.D)
     _stale_gradients(state.G)  # as after G's last step: a step of G's optimiser here would move G
-    d_steps = _Counting(state.opt_D, "step")
-    loss = fn(state, x_real, x_fake)
-    if any(p.grad is not None and not torch.all(p.grad == 0.5) for p in state.G.parameters()):
+    steps = _Counting(opt, "step")
+    loss = fn(state, x_real, x_fake) if player == "D" else fn(state, x_fake)
+    task, (changed_other, no_gradient) = f"update_{player}", _WORDS[player]
+    if player == "D" and any(p.grad is not None and not torch.all(p.grad == 0.5) for p in state.G.parameters()):
         fail(task, "D's step sent gradients into G's weights: give D x_fake.detach(), so that G stays fixed.")  # fmt: skip
-    if not torch.equal(_weights(state.G), G_before):
-        fail(task, "D's step changed G's weights: step only state.opt_D.")
-    if torch.equal(_weights(state.D), D_before):
-        if d_steps.count:
-            fail(task, "state.opt_D.step() was called, but D's weights did not change: no gradient reached them. "
-                       "Compute the loss from D's outputs as they are (no .detach() or .item() on them) and "
-                       "call loss_D.backward() before the step.")  # fmt: skip
-        fail(task, "D's weights did not change: call state.opt_D.step() after the backward pass.")
-    judge(task, Case("D's weights after your step", want=_D_after(_d_loss), mistakes={
-        "The gradients of an earlier backward pass were added to this one: call state.opt_D.zero_grad() first.":
-            _D_after(_d_loss, zero_grad=False),
-        "D was trained on G's loss (its fakes labelled real): D labels real samples 1 and fakes 0.":
-            _D_after(lambda real, fake: _bce(fake, 1.0)),
-        "The labels are swapped: real samples are labelled 1 and fakes 0.": _D_after(lambda real, fake: _bce(real, 0.0) + _bce(fake, 1.0)),
-        "Only the real half of the batch trained D; add the BCE of the fakes with label 0.": _D_after(lambda real, fake: _bce(real, 1.0)),
-    }, rtol=1e-5, atol=1e-7, says=WRONG_STEP), _weights(state.D))  # fmt: skip
-    judge(task, Case("it", want=want_loss, scalar=True, what="the returned loss", rtol=1e-5, atol=1e-5,
-                     says="returned the loss {got}; expected {want}, D's loss before its step"), loss)  # fmt: skip
-    passed(task, "one step of D's optimiser on BCE(D(x), 1) + BCE(D(G(z)), 0), G left alone")
+    if not torch.equal(_weights(other), other_before):
+        fail(task, changed_other)
+    if torch.equal(_weights(me), before):
+        fail(task, no_gradient if steps.count else f"{player}'s weights did not change: call state.opt_{player}.step() after the backward pass.")  # fmt: skip
+    return _weights(me), loss
 
 
-def update_G(fn) -> None:
-    """``fn(state, x_fake)``: one step of ``state.opt_G`` on the non-saturating loss
-    :math:`\\mathrm{BCE}(D(G(z)), 1) = -\\log D(G(z))`, returning that loss."""
-    task = "update_G"
-    state, _, x_fake = _state()
-    G_before, D_before = _weights(state.G), _weights(state.D)
-    with torch.no_grad():
-        want_loss = _bce(state.D(x_fake), 1.0)
-    _stale_gradients(state.G)
-    g_steps = _Counting(state.opt_G, "step")
-    loss = fn(state, x_fake)
-    if not torch.equal(_weights(state.D), D_before):
-        fail(task, "G's step changed D's weights: step only state.opt_G (D's optimiser must not step here).")  # fmt: skip
-    if torch.equal(_weights(state.G), G_before):
-        if g_steps.count:
-            fail(task, "state.opt_G.step() was called, but G's weights did not change: no gradient reached them. "
-                       "G learns through D(x_fake) with x_fake still attached to G: do not detach it here "
-                       "(only D's step detaches), and call loss_G.backward() before the step.")  # fmt: skip
-        fail(task, "G's weights did not change: call state.opt_G.step() after the backward pass.")
-    g_loss = partial(_bce, label=1.0)  # the non-saturating loss
-    judge(task, Case("G's weights after your step", want=_G_after(g_loss), mistakes={
-        "The gradients of an earlier backward pass were added to this one: call state.opt_G.zero_grad() first.":
-            _G_after(g_loss, zero_grad=False),
+def _step_parts(player: str) -> tuple[Case, Case]:
+    """How a step's results are judged: its player's weights, then the loss it returned."""
+    return (Case(f"{player}'s weights after your step", rtol=1e-5, atol=1e-7, says=WRONG_STEP),
+            Case("it", scalar=True, what="the returned loss", rtol=1e-5, atol=1e-5,
+                 says=f"returned the loss {{got}}; expected {{want}}, {player}'s loss before its step"))  # fmt: skip
+
+
+STALE = "The gradients of an earlier backward pass were added to this one: call state.opt_{}.zero_grad() first."
+
+update_D = Check(
+    "update_D", doc="""``fn(state, x_real, x_fake)``: one step of ``state.opt_D`` on
+    :math:`\\mathrm{BCE}(D(x), 1) + \\mathrm{BCE}(D(G(z)), 0)`, returning that loss.""",
+    cases=[Case("update_D")], reference=_d_step(), play=partial(_play, "D"), parts=_step_parts("D"), mistakes={
+        STALE.format("D"): _d_step(zero_grad=False),
+        "D was trained on G's loss (its fakes labelled real): D labels real samples 1 and fakes 0.": _d_step(lambda real, fake: _bce(fake, 1.0)),
+        "The labels are swapped: real samples are labelled 1 and fakes 0.": _d_step(lambda real, fake: _bce(real, 0.0) + _bce(fake, 1.0)),
+        "Only the real half of the batch trained D; add the BCE of the fakes with label 0.": _d_step(lambda real, fake: _bce(real, 1.0)),
+    }, report="one step of D's optimiser on BCE(D(x), 1) + BCE(D(G(z)), 0), G left alone",
+)  # fmt: skip
+
+update_G = Check(
+    "update_G", doc="""``fn(state, x_fake)``: one step of ``state.opt_G`` on the non-saturating loss
+    :math:`\\mathrm{BCE}(D(G(z)), 1) = -\\log D(G(z))`, returning that loss.""",
+    cases=[Case("update_G")], reference=_g_step(), play=partial(_play, "G"), parts=_step_parts("G"), mistakes={
+        STALE.format("G"): _g_step(zero_grad=False),
         "That is the saturating loss log(1 - D(G(z))); the non-saturating loss is -log D(G(z)) = BCE(D(G(z)), 1).":
-            _G_after(lambda fake: -_bce(fake, 0.0)),
-        "G was trained on D's loss for the fakes (label 0): it learned to look fake. G labels its fakes 1.":
-            _G_after(lambda fake: _bce(fake, 0.0)),
-    }, rtol=1e-5, atol=1e-7, says=WRONG_STEP), _weights(state.G))  # fmt: skip
-    judge(task, Case("it", want=want_loss, scalar=True, what="the returned loss", rtol=1e-5, atol=1e-5,
-                     says="returned the loss {got}; expected {want}, G's loss before its step"), loss)  # fmt: skip
-    passed(task, "one step of G's optimiser on -log D(G(z)), D's weights untouched")
+            _g_step(lambda fake: -_bce(fake, 0.0)),
+        "G was trained on D's loss for the fakes (label 0): it learned to look fake. G labels its fakes 1.": _g_step(lambda fake: _bce(fake, 0.0)),
+    }, report="one step of G's optimiser on -log D(G(z)), D's weights untouched",
+)  # fmt: skip
 
 
 class _Counting:

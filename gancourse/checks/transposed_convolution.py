@@ -13,11 +13,12 @@ flip the kernel; the padding of a transposed convolution crops ``p`` pixels from
 from __future__ import annotations
 
 import itertools
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 
-from . import Case, compare, f64, passed, run
+from . import Case, Check, compare, f64, passed, run
 
 # the lecture's example (chapter 6): stride 1, no padding
 LECTURE_X = [[1.0, 4.0], [0.0, 2.0]]
@@ -85,12 +86,13 @@ def _random(gen, *shape):
 
 
 # ----------------------------------------------------------------------------- mistakes
-def _scatter(x, K, s, p, *, step=None, flip=False, crop="both"):
-    """A scatter-add with a mistake: stamps ``step`` apart, a flipped kernel, another crop."""
+def _scatter(x, K, s, p, *, step=None, size_step=None, flip=False, crop="both"):
+    """A scatter-add with a mistake: stamps ``step`` apart on a canvas sized for ``size_step``, a
+    flipped kernel, another crop."""
     (H, W), k = x.shape, K.shape[0]
     K = K.flip(0, 1) if flip else K
-    step = s if step is None else step
-    canvas = torch.zeros((H - 1) * s + k, (W - 1) * s + k, dtype=f64)
+    step, size_step = s if step is None else step, s if size_step is None else size_step
+    canvas = torch.zeros((H - 1) * size_step + k, (W - 1) * size_step + k, dtype=f64)
     for i, j in itertools.product(range(H), range(W)):
         canvas[i * step : i * step + k, j * step : j * step + k] += x[i, j] * K
     R, C = canvas.shape
@@ -98,16 +100,21 @@ def _scatter(x, K, s, p, *, step=None, flip=False, crop="both"):
         "both": canvas[p : R - p, p : C - p],
         "2p top-left": canvas[2 * p :, 2 * p :],
         "2p bottom-right": canvas[: R - 2 * p, : C - 2 * p],
+        "p top-left": canvas[p:, p:],
+        "p:-p": canvas[p:-p, p:-p],
+        "none": canvas,
+        "pad": F.pad(canvas, [p] * 4),
     }[crop]
 
 
-def _conv_matrix(K, m, s, p, *, flip=False, offset=None, step=None):
-    """A convolution matrix with a mistake: flipped kernel, wrong offset or step of the windows."""
+def _conv_matrix(K, m, s, p, *, flip=False, offset=None, step=None, padded=True):
+    """A convolution matrix with a mistake: flipped kernel, wrong offset or step of the windows,
+    an output size without the padding."""
     k = K.shape[0]
     K = K.flip(0, 1) if flip else K
     offset = p if offset is None else offset
     step = s if step is None else step
-    n_out = (m + 2 * p - k) // s + 1
+    n_out = (m + 2 * p * padded - k) // s + 1
     C = torch.zeros(n_out * n_out, m * m, dtype=f64)
     for a, b, u, v in itertools.product(range(n_out), range(n_out), range(k), range(k)):
         i, j = a * step - offset + u, b * step - offset + v
@@ -130,108 +137,96 @@ def _keeps_float64(got) -> str | None:
 
 
 # ----------------------------------------------------------------------------- Task 1
-def output_size(fn) -> None:
-    """``fn(n, k, s, p)``: the output length :math:`(n - 1)s - 2p + k` of a transposed convolution."""
-    settings = [(5, 3, 3, 2), (7, 4, 2, 1), (2, 3, 2, 0), (1, 7, 1, 0)]
-    settings += [(n, k, s, p) for k, s, p, n in _settings()]
-    run("output_size", fn, [
-        Case(f"output_size(n={n}, k={k}, s={s}, p={p})", (n, k, s, p), _conv_t(torch.zeros(n, n), torch.zeros(k, k), s, p).shape[-1], {
-            "The padding of a transposed convolution *removes* p pixels from each side: subtract 2p.": (n - 1) * s + k,
-            "The padding is added, but a transposed convolution's padding crops the canvas: -2p, not +2p.": (n - 1) * s + 2 * p + k,
-            "The n stamps start at 0, s, ..., (n - 1)s, so the canvas is (n - 1)s + k long, not n*s + k.": n * s - 2 * p + k,
-            "The padding is cropped on both sides: subtract 2p, not p.": (n - 1) * s - p + k,
-            "That is the ordinary convolution's output size, floor((n + 2p - k)/s) + 1; the transposed one goes the other way.": (n + 2 * p - k) // s + 1,
-            "The last stamp starts at (n - 1)s and covers k pixels, up to (n - 1)s + k - 1: add k, not k - 1.": (n - 1) * s - 2 * p + k - 1,
-        }, scalar=True)
-        for n, k, s, p in settings
-    ])  # fmt: skip
-    passed("output_size", f"(n - 1)s - 2p + k matches PyTorch in {len(settings)} settings; k=4, s=2, p=1 takes 7 to {fn(7, 4, 2, 1)}")  # fmt: skip
+_SETTINGS = [(5, 3, 3, 2), (7, 4, 2, 1), (2, 3, 2, 0), (1, 7, 1, 0)] + [(n, k, s, p) for k, s, p, n in _settings()]
+
+output_size = Check(
+    "output_size", doc="``fn(n, k, s, p)``: the output length :math:`(n - 1)s - 2p + k` of a transposed convolution.",
+    reference=lambda n, k, s, p: _conv_t(torch.zeros(n, n), torch.zeros(k, k), s, p).shape[-1],
+    cases=[Case(f"output_size(n={n}, k={k}, s={s}, p={p})", (n, k, s, p), scalar=True) for n, k, s, p in _SETTINGS], mistakes={
+        "The padding of a transposed convolution *removes* p pixels from each side: subtract 2p.": lambda n, k, s, p: (n - 1) * s + k,
+        "The padding is added, but a transposed convolution's padding crops the canvas: -2p, not +2p.": lambda n, k, s, p: (n - 1) * s + 2 * p + k,
+        "The n stamps start at 0, s, ..., (n - 1)s, so the canvas is (n - 1)s + k long, not n*s + k.": lambda n, k, s, p: n * s - 2 * p + k,
+        "The padding is cropped on both sides: subtract 2p, not p.": lambda n, k, s, p: (n - 1) * s - p + k,
+        "That is the ordinary convolution's output size, floor((n + 2p - k)/s) + 1; the transposed one goes the other way.":
+            lambda n, k, s, p: (n + 2 * p - k) // s + 1,
+        "The last stamp starts at (n - 1)s and covers k pixels, up to (n - 1)s + k - 1: add k, not k - 1.": lambda n, k, s, p: (n - 1) * s - 2 * p + k - 1,
+    }, report=lambda r: f"(n - 1)s - 2p + k matches PyTorch in {len(r)} settings; k=4, s=2, p=1 takes 7 to {r[1]:g}",
+)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Task 2
-def _scatter_case(name: str, x, K, s: int, p: int, want) -> Case:
-    assert torch.allclose(want, _conv_t(x, K, s, p))  # the hand values are PyTorch's
-    (H, W), k = x.shape, K.shape[0]
-    canvas = ((H - 1) * s + k, (W - 1) * s + k)
-    return Case(f"conv_transpose2d_scatter on {name}", (x, K, s, p), want, {
-        "The kernel is flipped: that is a convolution in the mathematicians' sense; conv_transpose2d stamps K as it is.":
-            _scatter(x, K, s, p, flip=True),
-        "The stamps overlap too much: x[i, j]'s stamp starts at (i*s, j*s), not at (i, j).": _scatter(x, K, s, p, step=1),
-        "That crops 2p from the top and left only; crop p from each of the four sides.": _scatter(x, K, s, p, crop="2p top-left"),
-        "That crops 2p from the bottom and right only; crop p from each of the four sides.": _scatter(x, K, s, p, crop="2p bottom-right"),
-    }, shapes={
-        "canvas[p:-p] is empty when p = 0; slice up to the canvas's size minus p instead.": (0, 0),
-        "The stamps are s apart, so the canvas is (H - 1)s + k long: did you leave out the stride?": (H - 1 + k - 2 * p, W - 1 + k - 2 * p),
-        "That is the whole canvas: the padding crops p rows and columns from every side of it.": canvas,
-        "Crop p from the top and left *and* from the bottom and right.": (canvas[0] - p, canvas[1] - p),
-        "A transposed convolution's padding removes p pixels from each side; it adds none.": (canvas[0] + 2 * p, canvas[1] + 2 * p),
-        "Rows and columns are swapped: the output has (H - 1)s + k - 2p rows.": want.shape[::-1],
-    }, guard=_keeps_float64)  # fmt: skip
+_HAND = torch.tensor(HAND_Y, dtype=f64)
+_gen3 = torch.Generator().manual_seed(3)
 
-
-def conv_transpose2d_scatter(fn) -> None:
-    """``fn(x, K, s, p)``: scatter :math:`Y[is + u, js + v] \\mathrel{+}= x_{ij} K_{uv}`, crop ``p`` from every side."""
-    (x, K), hand = hand_example(), torch.tensor(HAND_Y, dtype=f64)
-    cases = [
-        _scatter_case("the hand example, stride 2", x, K, 2, 0, hand),
-        _scatter_case("the hand example, stride 2, padding 1", x, K, 2, 1, hand[1:-1, 1:-1]),
-        _scatter_case("the lecture's example, stride 1", *lecture_example(), 1, 0, torch.tensor(LECTURE_Y, dtype=f64)),
-    ]  # fmt: skip
-    gen = torch.Generator().manual_seed(3)
-    for k, s, p, n in _settings():
-        x_r, K_r = _random(gen, n, n + 1), _random(gen, k, k)  # H != W: rows and columns apart
-        cases.append(_scatter_case(f"a random {n}x{n + 1} input, k={k}, s={s}, p={p}", x_r, K_r, s, p, _conv_t(x_r, K_r, s, p)))  # fmt: skip
-    outputs = run("conv_transpose2d_scatter", fn, cases)
-    passed("conv_transpose2d_scatter", f"matches F.conv_transpose2d in {len(cases)} cases; the hand example's centre pixel is {outputs[0][2, 2]:g}")  # fmt: skip
+conv_transpose2d_scatter = Check(
+    "conv_transpose2d_scatter", doc="``fn(x, K, s, p)``: scatter :math:`Y[is + u, js + v] \\mathrel{+}= x_{ij} K_{uv}`, crop ``p`` from every side.",
+    reference=_conv_t, cases=[  # the hand values are PyTorch's (tests/test_transposed.py)
+        Case("conv_transpose2d_scatter on the hand example, stride 2", (*hand_example(), 2, 0), _HAND, guard=_keeps_float64),
+        Case("conv_transpose2d_scatter on the hand example, stride 2, padding 1", (*hand_example(), 2, 1), _HAND[1:-1, 1:-1], guard=_keeps_float64),
+        Case("conv_transpose2d_scatter on the lecture's example, stride 1", (*lecture_example(), 1, 0), torch.tensor(LECTURE_Y, dtype=f64), guard=_keeps_float64),
+    ] + [  # H != W: rows and columns apart
+        Case(f"conv_transpose2d_scatter on a random {n}x{n + 1} input, k={k}, s={s}, p={p}", (_random(_gen3, n, n + 1), _random(_gen3, k, k), s, p),
+             guard=_keeps_float64) for k, s, p, n in _settings()
+    ], mistakes={
+        "The kernel is flipped: that is a convolution in the mathematicians' sense; conv_transpose2d stamps K as it is.": partial(_scatter, flip=True),
+        "The stamps overlap too much: x[i, j]'s stamp starts at (i*s, j*s), not at (i, j).": partial(_scatter, step=1),
+        "That crops 2p from the top and left only; crop p from each of the four sides.": partial(_scatter, crop="2p top-left"),
+        "That crops 2p from the bottom and right only; crop p from each of the four sides.": partial(_scatter, crop="2p bottom-right"),
+        "canvas[p:-p] is empty when p = 0; slice up to the canvas's size minus p instead.": partial(_scatter, crop="p:-p"),
+        "The stamps are s apart, so the canvas is (H - 1)s + k long: did you leave out the stride?": partial(_scatter, step=1, size_step=1),
+        "That is the whole canvas: the padding crops p rows and columns from every side of it.": partial(_scatter, crop="none"),
+        "Crop p from the top and left *and* from the bottom and right.": partial(_scatter, crop="p top-left"),
+        "A transposed convolution's padding removes p pixels from each side; it adds none.": partial(_scatter, crop="pad"),
+        "Rows and columns are swapped: the output has (H - 1)s + k - 2p rows.": lambda x, K, s, p: _conv_t(x, K, s, p).T,
+    }, report=lambda r: f"matches F.conv_transpose2d in {len(r)} cases; the hand example's centre pixel is {r[0][2, 2]:g}",
+)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Task 3
-def _t_case(label: str, K, n: int, s: int, p: int) -> Case:
-    k = K.shape[0]
-    o, full = _size(n, k, s, p), (n - 1) * s + k
-    want = _t_matrix(K, n, s, p)
-    return Case(label, (K, n, s, p), want, {
+_gen4 = torch.Generator().manual_seed(4)
+
+conv_transpose2d_matrix = Check(
+    "conv_transpose2d_matrix", doc="""``fn(K, n, s, p)``: the matrix T, shape (o², n²), with ``conv_transpose2d(x).flatten() = T @ x.flatten()``.
+
+    Column :math:`i n + j` of T is the stamp of the unit image at (i, j), cropped and flattened.""",
+    reference=_t_matrix, cases=[
+        Case(f"conv_transpose2d_matrix(K, n=2, s=2, p={p}) of the hand example", (hand_example()[1], 2, 2, p), guard=_keeps_float64) for p in (0, 1)
+    ] + [
+        Case(f"conv_transpose2d_matrix(random {k}x{k} K, n={n}, s={s}, p={p})", (_random(_gen4, k, k), n, s, p), guard=_keeps_float64)
+        for k, s, p, n in _settings()
+    ], mistakes={
         "Column i*n + j belongs to input pixel (i, j), row-major like x.flatten(); yours are in column-major order.":
-            _column_major(want, n),
-        "The kernel is flipped: conv_transpose2d stamps K as it is.": _t_matrix(K.flip(0, 1), n, s, p),
+            lambda K, n, s, p: _column_major(_t_matrix(K, n, s, p), n),
+        "The kernel is flipped: conv_transpose2d stamps K as it is.": lambda K, n, s, p: _t_matrix(K.flip(0, 1), n, s, p),
         "The stamps are s apart: column (i, j) holds K with its corner at (i*s, j*s), before the crop.":
-            _matrix_of(lambda units: torch.stack([_scatter(u[0], K, s, p, step=1)[None] for u in units]), n),
-    }, shapes={
-        "T has one row per *output* pixel and one column per input pixel, so that y.flatten() = T @ x.flatten(); "
-        "yours is the other way round (that is the shape of the convolution's matrix C, or of T transposed).": (n * n, o * o),
-        "Those are the canvas's pixels: crop p from every side of each column's stamp.": (full * full, n * n),
-    }, guard=_keeps_float64)  # fmt: skip
-
-
-def conv_transpose2d_matrix(fn) -> None:
-    """``fn(K, n, s, p)``: the matrix T, shape (o², n²), with ``conv_transpose2d(x).flatten() = T @ x.flatten()``.
-
-    Column :math:`i n + j` of T is the stamp of the unit image at (i, j), cropped and flattened.
-    """
-    _, K = hand_example()
-    cases = [_t_case(f"conv_transpose2d_matrix(K, n=2, s=2, p={p}) of the hand example", K, 2, 2, p) for p in (0, 1)]  # fmt: skip
-    gen = torch.Generator().manual_seed(4)
-    cases += [_t_case(f"conv_transpose2d_matrix(random {k}x{k} K, n={n}, s={s}, p={p})", _random(gen, k, k), n, s, p)
-              for k, s, p, n in _settings()]  # fmt: skip
-    T, *_ = run("conv_transpose2d_matrix", fn, cases)
-    passed("conv_transpose2d_matrix", f"T @ x.flatten() = conv_transpose2d(x) in {len(cases)} settings; the hand example's T is {tuple(T.shape)}")  # fmt: skip
+            lambda K, n, s, p: _matrix_of(lambda units: torch.stack([_scatter(u[0], K, s, p, step=1)[None] for u in units]), n),
+        "T has one row per *output* pixel and one column per input pixel, so that y.flatten() = T @ x.flatten(); yours is the "
+        "other way round (that is the shape of the convolution's matrix C, or of T transposed).": lambda K, n, s, p: _t_matrix(K, n, s, p).T,
+        "Those are the canvas's pixels: crop p from every side of each column's stamp.": lambda K, n, s, p: _t_matrix(K, n, s, 0),
+    }, report=lambda r: f"T @ x.flatten() = conv_transpose2d(x) in {len(r)} settings; the hand example's T is {tuple(r[0].shape)}",
+)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Task 4
-def _c_case(label: str, K, m: int, s: int, p: int) -> Case:
-    n_out = (m + 2 * p - K.shape[0]) // s + 1
-    return Case(label, (K, m, s, p), _c_matrix(K, m, s, p), {
-        "The kernel is flipped: F.conv2d is a cross-correlation, it reads z[a s - p + u, b s - p + v] with K[u, v].":
-            _conv_matrix(K, m, s, p, flip=True),
-        "Output pixel (a, b) reads the window starting at (a s - p, b s - p): you left out the -p (zero padding).":
-            _conv_matrix(K, m, s, p, offset=0),
-        "Output pixel (a, b) reads the window starting at (a s - p, b s - p): you left out the stride.":
-            _conv_matrix(K, m, s, p, step=1),
-    }, shapes={
-        "C has one row per *output* pixel of the convolution and one column per input pixel, so that "
-        "conv2d(z).flatten() = C @ z.flatten(); yours is the other way round.": (m * m, n_out * n_out),
-        "The convolution's output has floor((m + 2p - k)/s) + 1 pixels a side: include the padding.": (((m - K.shape[0]) // s + 1) ** 2, m * m),
-    }, guard=_keeps_float64)  # fmt: skip
+_gen5 = torch.Generator().manual_seed(5)
+_CONV = [(k, s, p, n, _random(_gen5, k, k)) for k, s, p, n in _settings()]  # the s image sizes m that each takes to n
+_IMAGES = {(id(K), m): _random(_gen5, m, m) for k, s, p, n, K in _CONV for m in range(_size(n, k, s, p), _size(n, k, s, p) + s)}
+
+_conv2d_matrix = Check(
+    "conv2d_matrix", reference=_c_matrix, cases=[
+        Case(f"conv2d_matrix(K, m=5, s=2, p={p}) of the hand example", (hand_example()[1], 5, 2, p), guard=_keeps_float64) for p in (0, 1)
+    ] + [
+        Case(f"conv2d_matrix(random {k}x{k} K, m={m}, s={s}, p={p})", (K, m, s, p), guard=_keeps_float64)
+        for k, s, p, n, K in _CONV for m in range(_size(n, k, s, p), _size(n, k, s, p) + s)
+    ], mistakes={
+        "The kernel is flipped: F.conv2d is a cross-correlation, it reads z[a s - p + u, b s - p + v] with K[u, v].": partial(_conv_matrix, flip=True),
+        "Output pixel (a, b) reads the window starting at (a s - p, b s - p): you left out the -p (zero padding).": partial(_conv_matrix, offset=0),
+        "Output pixel (a, b) reads the window starting at (a s - p, b s - p): you left out the stride.": partial(_conv_matrix, step=1),
+        "C has one row per *output* pixel of the convolution and one column per input pixel, so that conv2d(z).flatten() = "
+        "C @ z.flatten(); yours is the other way round.": lambda K, m, s, p: _c_matrix(K, m, s, p).T,
+        "The convolution's output has floor((m + 2p - k)/s) + 1 pixels a side: include the padding.": partial(_conv_matrix, padded=False),
+    },
+)  # fmt: skip
 
 
 def conv2d_matrix(fn, conv_transpose2d_matrix) -> None:
@@ -241,22 +236,16 @@ def conv2d_matrix(fn, conv_transpose2d_matrix) -> None:
     for the taps that fall inside the image, :math:`n' = \\lfloor (m + 2p - k)/s \\rfloor + 1`.
     When m is the transposed convolution's output size, C is the transpose of that layer's T.
     """
-    task, (_, K) = "conv2d_matrix", hand_example()
-    cases = [_c_case(f"conv2d_matrix(K, m=5, s=2, p={p}) of the hand example", K, 5, 2, p) for p in (0, 1)]  # fmt: skip
-    images, pairs = [], []  # (z, conv2d(z)) for each random case; T = C^T where they pair up
-    gen = torch.Generator().manual_seed(5)
-    for k, s, p, n in _settings():
-        K_r, o = _random(gen, k, k), _size(n, k, s, p)
-        for m in range(o, o + s):  # the s image sizes that this convolution takes to n
-            cases.append(_c_case(f"conv2d_matrix(random {k}x{k} K, m={m}, s={s}, p={p})", K_r, m, s, p))  # fmt: skip
-            z = _random(gen, m, m)
-            images.append((z, _conv(z, K_r, s, p).flatten()))
-            if m == o:  # the name: on the transposed convolution's output size, T = C^T
-                pairs.append(Case(f"conv_transpose2d_matrix(K, n={n}, s={s}, p={p}) vs {cases[-1].label}.T", (K_r, n, s, p),
-                                  cases[-1].want.T, what="conv_transpose2d_matrix"))  # fmt: skip
-    pairs.append(Case("the hand example's T vs C.T", (K, 2, 2, 0), cases[0].want.T, what="conv_transpose2d_matrix"))  # fmt: skip
-    matrices = run(task, fn, cases)
-    for case, C, (z, conv_z) in zip(cases[2:], matrices[2:], images, strict=True):
-        compare(task, f"{case.label} @ z.flatten()", C @ z.flatten(), conv_z)
+    task = "conv2d_matrix"
+    matrices = _conv2d_matrix.results(fn)
+    for case, C in zip(_conv2d_matrix.cases[2:], matrices[2:], strict=True):
+        K, m, s, p = case.args
+        z = _IMAGES[id(K), m]
+        compare(task, f"{case.label} @ z.flatten()", C @ z.flatten(), _conv(z, K, s, p).flatten())
+    pairs = [  # on the transposed convolution's output size, T = C^T
+        Case(f"conv_transpose2d_matrix(K, n={n}, s={s}, p={p}) vs conv2d_matrix(random {k}x{k} K, m={_size(n, k, s, p)}, s={s}, p={p}).T",
+             (K, n, s, p), _c_matrix(K, _size(n, k, s, p), s, p).T, what="conv_transpose2d_matrix")
+        for k, s, p, n, K in _CONV
+    ] + [Case("the hand example's T vs C.T", (hand_example()[1], 2, 2, 0), _c_matrix(hand_example()[1], 5, 2, 0).T, what="conv_transpose2d_matrix")]  # fmt: skip
     run(task, conv_transpose2d_matrix, pairs)
-    passed(task, f"C @ z.flatten() = conv2d(z) in {len(cases)} settings, and T = C^T in all {len(pairs)} that pair up")  # fmt: skip
+    passed(task, f"C @ z.flatten() = conv2d(z) in {len(matrices)} settings, and T = C^T in all {len(pairs)} that pair up")  # fmt: skip

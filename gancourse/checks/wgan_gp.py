@@ -15,13 +15,13 @@ References: closed forms and autograd, not :mod:`gancourse.losses`:
 
 from __future__ import annotations
 
-import copy
+from dataclasses import replace
 from functools import partial
 
 import torch
 from torch import nn
 
-from . import Case, call, compare, f64, fail, judge, passed, run, to_float
+from . import Case, Check, call, compare, f64, fail, judge, passed, to_float
 
 
 # ----------------------------------------------------------------------------- data
@@ -65,19 +65,10 @@ def _mlp_critic() -> nn.Module:
 
 
 # ----------------------------------------------------------------------------- helpers
-HINTS = {  # PyTorch's complaints, and what to do about them
-    "does not require grad": "torch.autograd.grad needs the points to require a gradient: "
-    "call .requires_grad_(True) on the interpolates before the critic sees them.",
-    "dtype": "Two tensors have different dtypes; if it is eps that you drew, give it the batch's dtype "
-    "and device, torch.rand(N, dtype=real.dtype, device=real.device).",
-    "must match the size": "eps of shape (N,) does not broadcast against the batch: reshape it to "
-    "(N, 1, ..., 1), one 1 per dimension of a sample, e.g. eps.reshape(-1, *[1] * (real.dim() - 1)).",
-}
-
-LOSS_HINTS = {  # critic_loss sees scores only: no eps, no gradients
-    "must match the size": "The real and the generated batches may differ in size (m and m'): take the mean "
-    "of each, mean f(fake) - mean f(real), instead of subtracting them sample by sample.",
-}
+EPS_BROADCAST = ("eps of shape (N,) does not broadcast against the batch: reshape it to (N, 1, ..., 1), one 1 per "
+                 "dimension of a sample, e.g. eps.reshape(-1, *[1] * (real.dim() - 1)).")
+LEAF = ("torch.autograd.grad needs the points to require a gradient: call .requires_grad_(True) on the interpolates "
+        "before the critic sees them.")
 
 
 def _gradients(critic, points: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
@@ -101,54 +92,40 @@ def _penalty(grads: torch.Tensor, lam: float) -> torch.Tensor:
     return lam * ((norms - 1) ** 2).mean()
 
 
-def _penalty_mistakes(critic, real, fake, eps, lam: float) -> dict[str, torch.Tensor]:
-    """{explanation: the value of gradient_penalty with that mistake}."""
-    g = _gradients(critic, _between(real, fake, eps))
-    norms = g.flatten(start_dim=1).norm(dim=1)
-    mistakes = {
-        "That is the penalty on the real points; evaluate it on the interpolates "
-        "x_hat = eps * real + (1 - eps) * fake.": _penalty(_gradients(critic, real), lam),
-        "That is the penalty on the generated points; evaluate it on the interpolates "
-        "x_hat = eps * real + (1 - eps) * fake.": _penalty(_gradients(critic, fake), lam),
-        "The interpolates have eps and (1 - eps) swapped: eps multiplies the real batch.":
-            _penalty(_gradients(critic, _between(fake, real, eps)), lam),
-        "That is the squared norm minus 1, (||g||^2 - 1)^2; the penalty is (||g|| - 1)^2, "
-        "with the norm itself (take the square root).": lam * ((norms**2 - 1) ** 2).mean(),
-        "That is the one-sided penalty max(0, ||g|| - 1)^2, which spares slopes below 1; "
-        "WGAN-GP penalises (||g|| - 1)^2 on both sides.": lam * (torch.clamp(norms - 1, min=0) ** 2).mean(),
-        "That is (||g|| - 1)^2 without the weight lam; multiply by lam.": ((norms - 1) ** 2).mean(),
-        "That is the sum over the batch; the penalty is the mean over the samples.": lam * ((norms - 1) ** 2).sum(),
-        "That is the norm of the gradient of the whole batch, one number; take the norm of each "
-        "sample's gradient (over all its dimensions), then the mean of (||g_i|| - 1)^2.": lam * (g.norm() - 1) ** 2,
-        "The gradients are N times too small: that is the gradient of the *mean* of the scores. "
-        "Differentiate their sum: each score depends on its own sample only.": _penalty(g / len(g), lam),
-        "That penalises ||g||^2 (as R1 does); the WGAN-GP penalty is (||g|| - 1)^2.": lam * (norms**2).mean(),
-    }  # fmt: skip
-    if g.dim() > 2:
-        mistakes["The norm ran over dimension 1 only; flatten each sample's gradient and take the norm "
-                 "over all its dimensions, g.flatten(start_dim=1).norm(dim=1)."] = lam * ((g.norm(dim=1) - 1) ** 2).mean()  # fmt: skip
-    return mistakes
+def _gp(critic, real, fake, lam=10.0, eps=None, at=None, norm=None, value=None, mean_scores=False):
+    """The penalty with a part replaced: the points ``at(real, fake, eps)``, the ``norm`` of each
+    gradient, the ``value`` from the norms and lam, the gradient of the scores' mean."""
+    g = _gradients(critic, _between(real, fake, eps) if at is None else at(real, fake, eps))
+    g = g / len(g) if mean_scores else g
+    norms = g.flatten(start_dim=1).norm(dim=1) if norm is None else norm(g)
+    return lam * ((norms - 1) ** 2).mean() if value is None else value(norms, lam)
 
 
 # ----------------------------------------------------------------------------- Task 1
+_F_REAL, _F_FAKE = torch.tensor([1.0, 2.0, 4.0, 5.0], dtype=f64), torch.tensor([0.5, -1.0, 1.5], dtype=f64)
+
+_critic_loss = Check(
+    "critic_loss", reference=lambda f_real, f_fake: f_fake.mean() - f_real.mean(), cases=[
+        Case("critic_loss([1, 2, 4, 5], [0.5, -1, 1.5])", (_F_REAL, _F_FAKE), scalar=True, what="the result"),
+        Case("critic_loss on scores of shape (N, 1)", (_F_REAL[:, None], _F_FAKE[:, None]), scalar=True, what="the result"),
+    ], mistakes={
+        "The sign is flipped: that is the critic's estimate of the distance, mean f(real) - mean f(fake), "
+        "which it maximises; its loss is the negative, mean f(fake) - mean f(real).": lambda f_real, f_fake: f_real.mean() - f_fake.mean(),
+        "That is the difference of sums; take the mean of each half (the halves may differ in size).": lambda f_real, f_fake: f_fake.sum() - f_real.sum(),
+        "That is the generator's loss -mean f(fake); the critic's loss also has the real term.": lambda f_real, f_fake: -f_fake.mean(),
+        "That is only the fake half; subtract the mean score of the real samples.": lambda f_real, f_fake: f_fake.mean(),
+        "The real and the generated batches may differ in size (m and m'): take the mean of each, mean f(fake) - mean f(real), "
+        "instead of subtracting them sample by sample.": lambda f_real, f_fake: (f_fake - f_real).mean(),
+    },
+)  # fmt: skip
+
+
 def critic_loss(fn) -> None:
     """``fn(f_real, f_fake)``: :math:`\\mathcal L_f = \\frac1{m'}\\sum_j f(\\tilde x_j) - \\frac1m\\sum_i f(x_i)`, which the critic minimises."""
     task = "critic_loss"
-    f_real, f_fake = torch.tensor([1.0, 2.0, 4.0, 5.0], dtype=f64), torch.tensor([0.5, -1.0, 1.5], dtype=f64)  # fmt: skip
-    want = f_fake.mean() - f_real.mean()
-    run(task, fn, [
-        Case("critic_loss([1, 2, 4, 5], [0.5, -1, 1.5])", (f_real, f_fake), want, {
-            "The sign is flipped: that is the critic's estimate of the distance, mean f(real) - mean f(fake), "
-            "which it maximises; its loss is the negative, mean f(fake) - mean f(real).": -want,
-            "That is the difference of sums; take the mean of each half (the halves may differ in size).": f_fake.sum() - f_real.sum(),
-            "That is the generator's loss -mean f(fake); the critic's loss also has the real term.": -f_fake.mean(),
-            "That is only the fake half; subtract the mean score of the real samples.": f_fake.mean(),
-        }, scalar=True, what="the result"),
-        Case("critic_loss on scores of shape (N, 1)", (f_real[:, None], f_fake[:, None]), want, scalar=True, what="the result"),
-    ], LOSS_HINTS)  # fmt: skip
-    # the loss trains the critic: it must carry a graph back to the scores
-    f_real, f_fake = f_real.requires_grad_(True), f_fake.requires_grad_(True)
-    loss = fn(f_real, f_fake)
+    _critic_loss.results(fn)
+    f_real, f_fake = _F_REAL.clone().requires_grad_(True), _F_FAKE.clone().requires_grad_(True)
+    loss = fn(f_real, f_fake)  # the loss trains the critic: it must carry a graph back to the scores
     if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
         fail(task, "the loss has no graph back to the scores, so it cannot train the critic: "
                    "return a tensor, without .item() or .detach().")  # fmt: skip
@@ -158,7 +135,7 @@ def critic_loss(fn) -> None:
     # the optimal critic of a shift by theta, f(x) = -x_1, estimates W1 = theta
     theta, (real, fake) = 1.5, shift_batch(1.5)
     shift = Case("critic_loss of f(x) = -x_1 on a shift by 1.5", (-real[:, 0], -fake[:, 0]))
-    estimate = -to_float(task, call(task, shift, fn, LOSS_HINTS))
+    estimate = -to_float(task, call(task, shift, fn))
     compare(task, f"-{shift.label}", estimate, theta)
     passed(task, f"mean f(fake) - mean f(real); the optimal critic of a shift by {theta} estimates W1 = {estimate:.3f}")  # fmt: skip
 
@@ -172,28 +149,25 @@ def _shaped_like(batch: torch.Tensor, got) -> str | None:
             "to (N, 1, ..., 1), one 1 per dimension of a sample, so that it works for images and for points alike.")  # fmt: skip
 
 
-def interpolates(fn) -> None:
-    """``fn(real, fake, eps)``: :math:`\\hat x_i = \\epsilon_i x_i + (1 - \\epsilon_i)\\tilde x_i`, eps of shape (N,)."""
-    real, fake, eps = penalty_batch()
-    gen = torch.Generator().manual_seed(3)
-    points = [torch.randn(4, 2, dtype=f64, generator=gen) for _ in range(2)]  # real, fake
-    cases = []
-    for what, (x, x_fake) in [("images of shape (4, 1, 4, 4)", (real, fake)), ("points of shape (4, 2)", points)]:  # fmt: skip
-        mistakes = {
-            "eps and (1 - eps) are swapped: eps = 1 must give the real sample, eps = 0 the fake one.": _between(x_fake, x, eps),
-            "Every sample was mixed with the first eps; each sample has its own eps_i.": _between(x, x_fake, eps[:1].expand(4)),
-            "Every sample was mixed with the mean eps; each sample has its own eps_i.": _between(x, x_fake, eps.mean().expand(4)),
-        }  # fmt: skip
-        if x.dim() == 4:
-            mistakes["eps of shape (N,) was broadcast along the *last* axis (the image width), not the "
-                     "batch: reshape it to (N, 1, ..., 1) first."] = eps * x + (1 - eps) * x_fake  # fmt: skip
-            mistakes["eps[:, None] only fits batches of shape (N, d); on images it lines up with the height "
-                     "axis. Reshape it to (N, 1, ..., 1), one 1 per dimension of a sample."] = eps[:, None] * x + (1 - eps[:, None]) * x_fake  # fmt: skip
-        cases.append(Case(f"interpolates on {what}, eps = {eps.tolist()}", (x, x_fake, eps), _between(x, x_fake, eps), mistakes,
-                          guard=partial(_shaped_like, x)))  # fmt: skip
-    run("interpolates", fn, cases, HINTS)
-    passed("interpolates", "eps_i * x_i + (1 - eps_i) * fake_i for batches of images and of points; "
-                           "eps = 1 gives the real sample, eps = 0 the fake one")  # fmt: skip
+_gen3 = torch.Generator().manual_seed(3)
+_POINTS = [torch.randn(4, 2, dtype=f64, generator=_gen3) for _ in range(2)]  # real, fake
+
+interpolates = Check(
+    "interpolates", doc="``fn(real, fake, eps)``: :math:`\\hat x_i = \\epsilon_i x_i + (1 - \\epsilon_i)\\tilde x_i`, eps of shape (N,).",
+    reference=_between, cases=[
+        Case(f"interpolates on {what}, eps = {penalty_batch()[2].tolist()}", (x, x_fake, penalty_batch()[2]), guard=partial(_shaped_like, x))
+        for what, (x, x_fake) in [("images of shape (4, 1, 4, 4)", penalty_batch()[:2]), ("points of shape (4, 2)", _POINTS)]
+    ], mistakes={
+        "eps and (1 - eps) are swapped: eps = 1 must give the real sample, eps = 0 the fake one.": lambda real, fake, eps: _between(fake, real, eps),
+        "Every sample was mixed with the first eps; each sample has its own eps_i.": lambda real, fake, eps: _between(real, fake, eps[:1].expand(len(eps))),
+        "Every sample was mixed with the mean eps; each sample has its own eps_i.": lambda real, fake, eps: _between(real, fake, eps.mean().expand(len(eps))),
+        "eps of shape (N,) was broadcast along the *last* axis (the image width), not the batch: reshape it to (N, 1, ..., 1) first.":
+            lambda real, fake, eps: eps * real + (1 - eps) * fake,
+        "eps[:, None] only fits batches of shape (N, d); on images it lines up with the height axis. Reshape it to (N, 1, ..., 1), "
+        "one 1 per dimension of a sample.": lambda real, fake, eps: eps[:, None] * real + (1 - eps[:, None]) * fake,
+    }, hints={"must match the size": EPS_BROADCAST},
+    report="eps_i * x_i + (1 - eps_i) * fake_i for batches of images and of points; eps = 1 gives the real sample, eps = 0 the fake one",
+)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Task 3
@@ -215,31 +189,52 @@ def _drawn_eps(task: str, label: str, x_hat: torch.Tensor, real, fake) -> None:
                    "eps per sample, torch.rand(N).")  # fmt: skip
 
 
+_REAL, _FAKE, _EPS = penalty_batch()
+_gen5 = torch.Generator().manual_seed(5)
+_TANH = _mlp_critic(), torch.randn(8, 2, dtype=f64, generator=_gen5), 0.5 * torch.randn(8, 2, dtype=f64, generator=_gen5) + 1.0
+_TANH_EPS = torch.rand(8, dtype=f64, generator=_gen5)
+PENALTY_HINTS = {"does not require grad": LEAF, "must match the size": EPS_BROADCAST, "dtype": "Two tensors have different dtypes; if it is "
+                 "eps that you drew, give it the batch's dtype and device, torch.rand(N, dtype=real.dtype, device=real.device)."}  # fmt: skip
+
+_gradient_penalty = Check(
+    "gradient_penalty", reference=_gp, cases=[
+        *(Case(f"gradient_penalty of a linear critic with ||w|| = {norm} (lam = 10)", (linear_critic(16, norm, image=True), _REAL, _FAKE),
+               10 * (norm - 1) ** 2, kwargs={"eps": _EPS}, scalar=True) for norm in (0.4, 3.0)),
+        Case("gradient_penalty of f(x) = ||x||^2 / 2 (lam = 5)", (half_square_norm, _REAL, _FAKE), _penalty(_between(_REAL, _FAKE, _EPS), 5.0),
+             kwargs={"lam": 5.0, "eps": _EPS}, scalar=True),
+        Case("gradient_penalty of a tanh network on 8 points in the plane", _TANH, kwargs={"eps": _TANH_EPS}, scalar=True),
+    ], mistakes={
+        "That is the penalty on the real points; evaluate it on the interpolates x_hat = eps * real + (1 - eps) * fake.":
+            partial(_gp, at=lambda real, fake, eps: real),
+        "That is the penalty on the generated points; evaluate it on the interpolates x_hat = eps * real + (1 - eps) * fake.":
+            partial(_gp, at=lambda real, fake, eps: fake),
+        "The interpolates have eps and (1 - eps) swapped: eps multiplies the real batch.": partial(_gp, at=lambda real, fake, eps: _between(fake, real, eps)),
+        "That is the squared norm minus 1, (||g||^2 - 1)^2; the penalty is (||g|| - 1)^2, with the norm itself (take the square root).":
+            partial(_gp, value=lambda norms, lam: lam * ((norms**2 - 1) ** 2).mean()),
+        "That is the one-sided penalty max(0, ||g|| - 1)^2, which spares slopes below 1; WGAN-GP penalises (||g|| - 1)^2 on both sides.":
+            partial(_gp, value=lambda norms, lam: lam * (torch.clamp(norms - 1, min=0) ** 2).mean()),
+        "That is (||g|| - 1)^2 without the weight lam; multiply by lam.": partial(_gp, value=lambda norms, lam: ((norms - 1) ** 2).mean()),
+        "That is the sum over the batch; the penalty is the mean over the samples.": partial(_gp, value=lambda norms, lam: lam * ((norms - 1) ** 2).sum()),
+        "That is the norm of the gradient of the whole batch, one number; take the norm of each sample's gradient (over all its "
+        "dimensions), then the mean of (||g_i|| - 1)^2.": partial(_gp, norm=torch.linalg.norm),
+        "The gradients are N times too small: that is the gradient of the *mean* of the scores. Differentiate their sum: each "
+        "score depends on its own sample only.": partial(_gp, mean_scores=True),
+        "That penalises ||g||^2 (as R1 does); the WGAN-GP penalty is (||g|| - 1)^2.": partial(_gp, value=lambda norms, lam: lam * (norms**2).mean()),
+        "The norm ran over dimension 1 only; flatten each sample's gradient and take the norm over all its dimensions, "
+        "g.flatten(start_dim=1).norm(dim=1).": partial(_gp, norm=lambda g: g.norm(dim=1)),
+        "That is the penalty with lam = 10: use the argument lam.": lambda critic, real, fake, lam=10.0, eps=None: _gp(critic, real, fake, 10.0, eps),
+    }, hints=PENALTY_HINTS,
+)  # fmt: skip
+
+
 def gradient_penalty(fn) -> None:
     """``fn(critic, real, fake, lam, eps)``: :math:`\\lambda\\,\\frac1N\\sum_i(\\|\\nabla f(\\hat x_i)\\|_2 - 1)^2` on the interpolates."""
     task = "gradient_penalty"
-    real, fake, eps = penalty_batch()
-    linear = {norm: linear_critic(16, norm, image=True) for norm in (0.4, 3.0)}
-    run(task, fn, [
-        *(Case(f"gradient_penalty of a linear critic with ||w|| = {norm} (lam = 10)", (f, real, fake), 10 * (norm - 1) ** 2,
-               _penalty_mistakes(f, real, fake, eps, 10.0), kwargs={"eps": eps}, scalar=True) for norm, f in linear.items()),
-        Case("gradient_penalty of f(x) = ||x||^2 / 2 (lam = 5)", (half_square_norm, real, fake), _penalty(_between(real, fake, eps), 5.0), {
-            **_penalty_mistakes(half_square_norm, real, fake, eps, 5.0),
-            "That is the penalty with lam = 10: use the argument lam.": _penalty(_between(real, fake, eps), 10.0),
-        }, kwargs={"lam": 5.0, "eps": eps}, scalar=True),
-    ], HINTS)  # fmt: skip
-
-    # a small tanh network: the value, and the graph back to the critic's weights
-    gen, critic = torch.Generator().manual_seed(5), _mlp_critic()
-    points_real = torch.randn(8, 2, dtype=f64, generator=gen)
-    points_fake = 0.5 * torch.randn(8, 2, dtype=f64, generator=gen) + 1.0
-    points_eps = torch.rand(8, dtype=f64, generator=gen)
-    reference = _penalty(_gradients(critic, _between(points_real, points_fake, points_eps), create_graph=True), 10.0)  # fmt: skip
-    tanh = Case("gradient_penalty of a tanh network on 8 points in the plane", (critic, points_real, points_fake),
-                reference.detach(), _penalty_mistakes(critic, points_real, points_fake, points_eps, 10.0),
-                kwargs={"eps": points_eps}, scalar=True)  # fmt: skip
-    penalty = call(task, tanh, fn, HINTS)
-    judge(task, tanh, penalty)
+    _gradient_penalty.results(fn)
+    # the tanh network: the graph back to the critic's weights
+    (critic, points_real, points_fake), tanh = _TANH, _gradient_penalty.cases[-1]
+    reference = _penalty(_gradients(critic, _between(points_real, points_fake, _TANH_EPS), create_graph=True), 10.0)
+    penalty = call(task, tanh, fn, PENALTY_HINTS)
     if not isinstance(penalty, torch.Tensor) or penalty.grad_fn is None:
         fail(task, f"{tanh.label} has no graph back to the critic's weights (no grad_fn), so the penalty cannot "
                    "train the critic. Pass create_graph=True to torch.autograd.grad, and keep the result "
@@ -267,7 +262,7 @@ def gradient_penalty(fn) -> None:
     label = "gradient_penalty(f, real, fake) with eps=None (64 points)"
     with torch.random.fork_rng():
         torch.manual_seed(2024)
-        penalty = call(task, Case(label, (recording_critic, many_real, many_fake)), fn, HINTS)
+        penalty = call(task, Case(label, (recording_critic, many_real, many_fake)), fn, PENALTY_HINTS)
     if not seen:
         fail(task, f"{label} never called the critic.")
     # one call on the whole batch, or one call per sample (a loop): both evaluate the critic
@@ -288,72 +283,67 @@ def gradient_penalty(fn) -> None:
 
 # ----------------------------------------------------------------------------- Task 4
 LR = 0.01  # the critic step's SGD learning rate
+STEP_HINTS = {"does not require grad": LEAF + " (in gradient_penalty, which the step calls)"}
 
 
 def _flat(net: nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in net.parameters()])
 
 
-def _objective(params: torch.Tensor, real, fake, lam: float) -> float:
-    """L_f + GP of the linear critic with parameters (w, b): its gradient is w everywhere and
-    the bias cancels, so this is (mean fake - mean real) . w + lam (||w|| - 1)^2."""
-    w = params[:2]
-    return ((fake.mean(0) - real.mean(0)) @ w + lam * (w.norm() - 1) ** 2).item()
+def _step_with(zero_grad=True, loss_sign=1.0, penalty_sign=1.0, lam_used=None, step=True, returned="before"):
+    """critic_step for a linear critic, whose penalty is lam (||w|| - 1)^2 wherever it is evaluated
+    (its gradient is w); a mistake unless the defaults."""
+
+    def critic_step(critic, optimizer, real, fake, lam=10.0):
+        objective = lambda: critic(fake).mean() - critic(real).mean() + lam * (critic.weight.norm() - 1) ** 2  # noqa: E731
+        if zero_grad:
+            optimizer.zero_grad()
+        critic_loss = critic(fake).mean() - critic(real).mean()
+        loss = loss_sign * critic_loss + penalty_sign * (lam if lam_used is None else lam_used) * (critic.weight.norm() - 1) ** 2
+        loss.backward()
+        if step:
+            optimizer.step()
+        return {"before": loss, "critic loss": critic_loss, "after": objective()}[returned].item()
+
+    return critic_step
 
 
-def _sgd_step(net: nn.Module, real, fake, lam: float, sign_loss=1.0, sign_penalty=1.0, stale=0.0):
-    """The parameters after one SGD step on sign_loss * L_f + sign_penalty * GP from ``net``,
-    with ``stale`` added to every gradient."""
-    ref = copy.deepcopy(net)
-    loss, penalty = ref(fake).mean() - ref(real).mean(), lam * (ref.weight.norm() - 1) ** 2
-    grads = torch.autograd.grad(sign_loss * loss + sign_penalty * penalty, list(ref.parameters()))
-    return torch.cat([(p - LR * (g + stale)).detach().flatten() for p, g in zip(ref.parameters(), grads, strict=True)])  # fmt: skip
+def _play(fn, case: Case) -> tuple:
+    """One step ``fn`` from a fresh linear critic with stale gradients: (its weights and bias after, the loss returned)."""
+    critic = linear_critic(2, 2.0)
+    optimizer = torch.optim.SGD(critic.parameters(), lr=LR)
+    for p in critic.parameters():  # gradients left over from an earlier step
+        p.grad = torch.ones_like(p)
+    loss = call("critic_step", replace(case, args=(critic, optimizer, *case.args)), fn, STEP_HINTS)
+    return _flat(critic), loss
 
 
-def _critic_step_cases(before: nn.Module, label: str, real, fake, lam: float) -> tuple[Case, Case]:
-    """What a step from ``before`` must leave: the weights, and the loss it returns."""
-    step, start = partial(_sgd_step, before, real, fake), _flat(before)
-    mistakes = {
-        "The old gradients were added to the new ones: call optimizer.zero_grad() before backward().": step(lam, stale=1.0),
-        "The weights did not move: call loss.backward() and then optimizer.step().": start,
-        "The step ignored the gradient penalty: the critic minimises critic_loss + gradient_penalty.": step(0.0),
-        "The penalty was subtracted; the critic minimises critic_loss + gradient_penalty.": step(lam, sign_penalty=-1.0),
-        "The critic loss has the wrong sign (real and fake swapped?): the critic minimises "
-        "mean f(fake) - mean f(real).": step(lam, sign_loss=-1.0),
-    }  # fmt: skip
-    if lam != 10.0:
-        mistakes["That is the step with lam = 10: pass the argument lam on to gradient_penalty."] = step(10.0)  # fmt: skip
-    stepped = step(lam)
-    return (
-        Case(f"the weights and bias after {label}", want=stepped, mistakes=mistakes),
-        Case(f"the loss returned by {label}", want=_objective(start, real, fake, lam), mistakes={
-            "That is the loss after the step; return the loss the step was computed from.": _objective(stepped, real, fake, lam),
-            "That is the critic loss alone; return critic_loss + gradient_penalty.": _objective(start, real, fake, 0.0),
-        }, scalar=True, what=label),
-    )  # fmt: skip
+def _not_a_tensor(got) -> str | None:
+    """A guard: the step returns a Python number."""
+    if isinstance(got, torch.Tensor):
+        return "is a tensor; return the loss as a Python number, loss.item(), so that the training loop does not keep the graph alive."  # fmt: skip
+    return None
 
 
-def critic_step(fn) -> None:
-    """``fn(critic, optimizer, real, fake, lam)``: one step on :math:`\\mathcal L_f + \\lambda\\,\\mathbb E(\\|\\nabla f(\\hat x)\\| - 1)^2`; returns the loss before the step."""
-    task, (real, fake) = "critic_step", shift_batch(1.0, 6)
-    for lam in (10.0, 2.0):
-        critic = linear_critic(2, 2.0)
-        before = copy.deepcopy(critic)
-        optimizer = torch.optim.SGD(critic.parameters(), lr=LR)
-        for p in critic.parameters():  # gradients left over from an earlier step
-            p.grad = torch.ones_like(p)
-        label = f"critic_step with a linear critic, ||w|| = 2, SGD lr = {LR}, lam = {lam}"
-        kwargs = {} if lam == 10.0 else {"lam": lam}  # the default lam is 10
-        loss = call(task, Case(label, (critic, optimizer, real, fake), kwargs=kwargs), fn, HINTS)
-        weights, returned = _critic_step_cases(before, label, real, fake, lam)
-        after = judge(task, weights, _flat(critic))
-        if isinstance(loss, torch.Tensor):
-            fail(task, f"{label} returned a tensor; return the loss as a Python number, loss.item(), so that "
-                       "the training loop does not keep the graph alive.")  # fmt: skip
-        pre = judge(task, returned, loss)
-        if lam == 10.0:
-            report = f"with lam = 10 one SGD step moves (w, b) from {_fmt(_flat(before))} to {_fmt(after)}; the loss before it was {pre:.4f}"  # fmt: skip
-    passed(task, report)
+critic_step = Check(
+    "critic_step", doc="``fn(critic, optimizer, real, fake, lam)``: one step on :math:`\\mathcal L_f + \\lambda\\,\\mathbb E(\\|\\nabla f(\\hat x)\\| - 1)^2`; returns the loss before the step.",
+    cases=[Case(f"critic_step with a linear critic, ||w|| = 2, SGD lr = {LR}, lam = {lam}", shift_batch(1.0, 6), kwargs=kwargs)
+           for lam, kwargs in ((10.0, {}), (2.0, {"lam": 2.0}))],  # the default lam is 10
+    reference=_step_with(), play=_play, parts=(
+        Case("the weights and bias after {label}"),
+        Case("the loss returned by {label}", scalar=True, what="{label}", guard=_not_a_tensor),
+    ), mistakes={
+        "The old gradients were added to the new ones: call optimizer.zero_grad() before backward().": _step_with(zero_grad=False),
+        "The weights did not move: call loss.backward() and then optimizer.step().": _step_with(step=False),
+        "The step ignored the gradient penalty: the critic minimises critic_loss + gradient_penalty.": _step_with(penalty_sign=0.0),
+        "The penalty was subtracted; the critic minimises critic_loss + gradient_penalty.": _step_with(penalty_sign=-1.0),
+        "The critic loss has the wrong sign (real and fake swapped?): the critic minimises mean f(fake) - mean f(real).": _step_with(loss_sign=-1.0),
+        "That is the step with lam = 10: pass the argument lam on to gradient_penalty.": _step_with(lam_used=10.0),
+        "That is the loss after the step; return the loss the step was computed from.": _step_with(returned="after"),
+        "That is the critic loss alone; return critic_loss + gradient_penalty.": _step_with(returned="critic loss"),
+    }, report=lambda r: f"with lam = 10 one SGD step moves (w, b) from {_fmt(_flat(linear_critic(2, 2.0)))} to {_fmt(r[0][0])}; "
+                        f"the loss before it was {r[0][1]:.4f}",
+)  # fmt: skip
 
 
 def _fmt(t: torch.Tensor) -> str:
