@@ -86,7 +86,7 @@ WGAN_GP = {  # overrides of wgan-gp-fashion (64 feature maps, batch 64, five cri
 CANDIDATES = {"dcgan": DCGAN, "wgan-gp-fashion": WGAN_GP}  # preset: its candidates, the base recipe first
 BASE_STEPS = {"dcgan": 400, "wgan-gp-fashion": 300}  # the base recipe's steps in the chapter's book time
 N_FCD = 1_000  # chapter 5's book-budget protocol
-CLASSIFIER_STEPS = 300  # on reference.judge's 3,000 labelled images
+CLASSIFIER_STEPS = 300  # on reference.scorer's 3,000 labelled images
 
 
 def native_bf16() -> bool:
@@ -166,7 +166,7 @@ def main() -> None:
             print(f"{name:42s} {per_step[name]:7.4f} s/step  {per_step[base] / per_step[name]:6.2f} x the speed of {base!r}")
         return
 
-    measure = reference.judge(N_FCD, CLASSIFIER_STEPS, seed=0)  # chapter 5's protocol at book
+    measure = reference.scorer(N_FCD, CLASSIFIER_STEPS, seed=0)  # chapter 5's protocol at book
 
     jobs = [(name, seed) for name in names for seed in args.seeds]
     with ProcessPoolExecutor(args.jobs) as pool:

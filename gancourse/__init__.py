@@ -1,29 +1,48 @@
 """gancourse: the helper package of an open course on Generative Adversarial Networks.
 
-Modules, one concept each:
+Modules by layer, one concept each; a module imports only from its own layer and those above:
 
-- :mod:`gancourse.theory`     densities, BCE, the optimal discriminator, KL and JS divergences
-- :mod:`gancourse.losses`     the GAN, non-saturating, WGAN, gradient-penalty and R1 losses
-- :mod:`gancourse.data`       toy 2-D mixtures, 1-D Gaussians, Fashion-MNIST / MNIST
-- :mod:`gancourse.models`     MLP and DCGAN generators, discriminators and critics
-- :mod:`gancourse.train`      one training loop for every loss in the course
-- :mod:`gancourse.checkpoint` checkpoints written atomically, checksummed, read with ``weights_only=True``
-- :mod:`gancourse.dirac`      the Dirac-GAN (Mescheder et al., 2018): the smallest GAN that fails to converge
-- :mod:`gancourse.metrics`    mode coverage, an Earth-Mover distance (Sinkhorn), Fréchet classifier and Inception
-  distances, precision and recall, density and coverage, nearest neighbours
-- :mod:`gancourse.probe`      a trained discriminator's features, judged by a linear classifier
-- :mod:`gancourse.transposed` transposed convolution by hand
-- :mod:`gancourse.conditional` class-conditional GANs: pairs (image, label) as tensors, the class read from the noise
-- :mod:`gancourse.viz`        sample grids, density plots, training curves, animations
-- :mod:`gancourse.budget`     the ``GANCOURSE_BUDGET`` knob (smoke / book / full) and ``GANCOURSE_SEED``
-- :mod:`gancourse.device`     CPU / CUDA / MPS / ``torch.accelerator`` selection, CPU threads
-- :mod:`gancourse.parallel`   independent runs (seeds) side by side in worker processes
-- :mod:`gancourse.distributed` one run on several GPUs (or CPUs) under ``torchrun``: DistributedDataParallel
-- :mod:`gancourse.runs`       the course's experiments as presets; the mode-collapse remedies
-- :mod:`gancourse.reference`  the full-budget generators shipped with the package, with their provenance
-- :mod:`gancourse.record`     benchmark records too long for a page, shipped with their provenance
-- :mod:`gancourse.site`       building the website: static figures, numbers glued into the text
-- :mod:`gancourse.checks`     the assignments' self-checks, one module per assignment
+Foundations
+    :mod:`~gancourse.theory` (densities, BCE, the optimal discriminator, KL and JS),
+    :mod:`~gancourse.losses` (GAN, non-saturating, WGAN, gradient-penalty and R1 losses),
+    :mod:`~gancourse.data` (toy 2-D mixtures, 1-D Gaussians, Fashion-MNIST / MNIST),
+    :mod:`~gancourse.dirac` (the Dirac-GAN, Mescheder et al., 2018),
+    :mod:`~gancourse.transposed` (transposed convolution by hand),
+    :mod:`~gancourse.budget` (``GANCOURSE_BUDGET``: smoke / book / full; ``GANCOURSE_SEED``),
+    :mod:`~gancourse.device` (CPU / CUDA / MPS selection, CPU threads),
+    :mod:`~gancourse.viz` (grids, density plots, curves, animations),
+    :mod:`~gancourse.site` (the website's static figures and glued numbers)
+Models and measurements
+    :mod:`~gancourse.models` (MLP and DCGAN generators and discriminators),
+    :mod:`~gancourse.conditional` (class-conditional GANs),
+    :mod:`~gancourse.checkpoint` (atomic, checksummed, ``weights_only`` checkpoints),
+    :mod:`~gancourse.metrics` (mode coverage, Earth-Mover, Fréchet distances, precision and
+    recall, density and coverage), :mod:`~gancourse.probe` (a discriminator's features
+    under a linear classifier)
+Training
+    :mod:`~gancourse.train` (one loop for every loss), :mod:`~gancourse.distributed`
+    (the same loop on several GPUs or CPUs under ``torchrun``)
+Experiments
+    :mod:`~gancourse.runs` (the course's experiments as presets; the mode-collapse remedies),
+    :mod:`~gancourse.parallel` (seeds side by side in worker processes),
+    :mod:`~gancourse.reference` and :mod:`~gancourse.record` (full-budget generators and
+    benchmark records shipped with their provenance)
+Front ends
+    ``python -m gancourse`` (:mod:`~gancourse.__main__`), :mod:`~gancourse.checks` (the
+    assignments' self-checks)
+
+A training run goes ``python -m gancourse train`` → :func:`~gancourse.runs.load_config`
+→ :func:`~gancourse.runs.run` (checks the folder, builds the data and models) →
+:func:`~gancourse.train.train` (the loop) → at every step :func:`~gancourse.train.update_D`
+(``k`` times), then :func:`~gancourse.train.update_G`.
+
+A run's settings, later ones winning: the preset (``--preset``, or ``preset = "..."`` in
+the TOML file; two different ones are refused); the TOML file (``--config``: its keys
+replace the preset's, its ``[train]`` table updates the preset's key by key); the flags
+``--steps``, ``--loss``, ``--seed`` (the loop's seed), ``--checkpoint-every``,
+``--no-progress``. Environment variables override no setting: ``GANCOURSE_BUDGET`` picks
+the step count from a ``steps`` table (``{smoke, book, full}``), not from a number, and
+``--budget`` replaces it; ``--device`` replaces ``GANCOURSE_DEVICE``.
 
 Nothing runs at import time; import the module you need.
 """

@@ -1,4 +1,4 @@
-"""Command line: ``python -m gancourse train ...``, ``presets``, ``data``.
+"""Command line: ``python -m gancourse train ...``, ``sample``, ``presets``, ``data``.
 
 Examples::
 

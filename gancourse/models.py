@@ -273,7 +273,10 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def layer_outputs(model: nn.Module, x: torch.Tensor) -> list[tuple[nn.Module, tuple[int, ...]]]:
-    """Each layer of ``model.net`` (or of the model) with the shape of its output on input ``x`` (chapter 5)."""
+    """Each layer of ``model.net`` (or of the model) with the shape of its output on input ``x``.
+
+    Introduced in chapter 5.
+    """
     layers = list(getattr(model, "net", model).children())
     shapes: list[tuple[nn.Module, tuple[int, ...]]] = []
     hooks = [layer.register_forward_hook(lambda m, _, out: shapes.append((m, tuple(out.shape)))) for layer in layers]
@@ -287,7 +290,10 @@ def layer_outputs(model: nn.Module, x: torch.Tensor) -> list[tuple[nn.Module, tu
 
 
 def summary(model: nn.Module, x: torch.Tensor) -> str:
-    """A table of the layers of ``model`` on input ``x``: output shape and parameters, then the total (chapter 5)."""
+    """A table of the layers of ``model`` on input ``x``: output shape and parameters, then the total.
+
+    Introduced in chapter 5.
+    """
     rows = [f"{'input':<16}{str(tuple(x.shape)):>20}"]
     for layer, shape in layer_outputs(model, x):
         rows.append(f"{type(layer).__name__:<16}{str(shape):>20}{count_parameters(layer):>11,}")

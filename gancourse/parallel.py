@@ -6,7 +6,7 @@ as the seeds of an experiment, go fastest side by side, one process and one thre
 
     from gancourse import parallel, runs
 
-    results = parallel.map(runs.train_and_measure, [dict(dataset="grid", remedy="gan", seed=s, steps=2_000)
+    results = parallel.map(runs.train_and_measure, [dict(preset="grid", remedy="gan", seed=s, steps=2_000)
                                                     for s in range(5)])
 
 Each job is a dict of keyword arguments for ``fn``; results come back in the order of the

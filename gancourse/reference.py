@@ -88,7 +88,7 @@ def load_reference(name: str, device=None, where: str | os.PathLike | None = Non
     return G.eval().to(device or "cpu")
 
 
-def judge(n: int = 5_000, classifier_steps: int = 2_000, seed: int = 0, device=None):
+def scorer(n: int = 5_000, classifier_steps: int = 2_000, seed: int = 0, device=None):
     """The fixed half of :func:`score`'s protocol, for scoring many image sets alike.
 
     Trains the classifier and measures the floor once; returns a function that takes ``n``
@@ -120,12 +120,12 @@ def score(G: nn.Module, n: int = 5_000, classifier_steps: int = 2_000, seed: int
     ``n`` generated images (noise seed 1) and the last ``n`` training images, and between
     those and the ``n`` before them (the floor, what two real sets of that size reach). The
     classifier trains on ``device`` (default: the CPU); ``G`` generates where it is.
-    :func:`judge` keeps the classifier and floor for scoring several generators.
+    :func:`scorer` keeps the classifier and floor for scoring several generators.
 
     Returns:
         ``{"fcd", "floor", "ratio", "n", "classifier_steps", "classifier_accuracy"}``.
     """
-    measure = judge(n, classifier_steps, seed, device)  # checks n before generating
+    measure = scorer(n, classifier_steps, seed, device)  # checks n before generating
     return measure(train.generate(G, n, seed=1))
 
 

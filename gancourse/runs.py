@@ -468,8 +468,7 @@ def check_resume(config: RunConfig, train_config: train.TrainConfig, out: Path) 
     state = load_checkpoint(path)
     train.check_resumable(state["config"], train_config, path)
     train.check_same_world(state, distributed.current().size, path)  # here, so that rank 0 alone says it
-    if state["step"] > train_config.steps:
-        raise ValueError(f"{path} is already at step {state['step']}, past steps={train_config.steps}; ask for more steps.")
+    train.check_steps_left(state["step"], train_config, path)
     try:
         saved = json.loads((out / "config.json").read_text())
     except (OSError, ValueError):

@@ -185,13 +185,15 @@ def kl_divergence(p, q, dx: float = 1.0) -> Array:
 
 
 def kl_gaussians(mu1: float, sigma1: float, mu2: float, sigma2: float) -> float:
-    r"""KL between two 1-D Gaussians in closed form, in nats (chapter 4).
+    r"""KL between two 1-D Gaussians in closed form, in nats.
 
     .. math:: \mathrm{KL}\bigl(\mathcal N(\mu_1, \sigma_1^2)\,\|\,\mathcal N(\mu_2, \sigma_2^2)\bigr)
               = \log\frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2 + (\mu_1 - \mu_2)^2}{2\sigma_2^2} - \frac12
 
     Raises:
         ValueError: a mean is not finite, or a standard deviation not positive and finite.
+
+    Introduced in chapter 4.
     """
     _checked(mu1, "mu1")
     _checked(sigma1, "sigma1", _STD, _positive)
@@ -304,7 +306,7 @@ def transport_plan_1d(p, q) -> Array:
     The plan :math:`\gamma` (an n x n matrix, :math:`\gamma_{ij}` the mass moved from point
     i to point j) solves the linear program
 
-    .. math:: \min_{\gamma \ge 0} \sum_{ij} \gamma_{ij} |x_i - x_j| \quad	ext{s.t.}\quad
+    .. math:: \min_{\gamma \ge 0} \sum_{ij} \gamma_{ij} |x_i - x_j| \quad\text{s.t.}\quad
               \sum_j \gamma_{ij} = p_i, \quad \sum_i \gamma_{ij} = q_j .
 
     On the line the monotone plan is optimal for this cost: it fills the destinations from
@@ -346,7 +348,7 @@ def kantorovich_potential_1d(p, q, x) -> Array:
     the general dual coincide). On the sorted grid ``x`` the maximiser steps by
     :math:`-\operatorname{sign}(F_p - F_q)` times the spacing, from :math:`f_0 = 0`:
 
-    .. math:: f_{k+1} = f_k - \operatorname{sign}igl(F_p(x_k) - F_q(x_k)igr)\,(x_{k+1} - x_k),
+    .. math:: f_{k+1} = f_k - \operatorname{sign}\bigl(F_p(x_k) - F_q(x_k)\bigr)\,(x_{k+1} - x_k),
 
     and summing by parts gives :math:`\sum_k f_k (p_k - q_k) = \sum_k |F_p(x_k) - F_q(x_k)|
     (x_{k+1} - x_k)`, the Earth-Mover distance. A feasible plan and a feasible potential of

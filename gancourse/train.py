@@ -19,6 +19,10 @@ penalty). All randomness (batches, noise, interpolation weights) comes from one 
 generator (and, on an accelerator, its seeded twin on the device) saved in the checkpoints,
 so a run stopped and resumed continues exactly as an uninterrupted one would on the CPU.
 Under ``torchrun`` the same loop trains data-parallel (:mod:`gancourse.distributed`).
+
+Its speed is measured against the textbook loop of the PyTorch DCGAN example, written out
+as ``textbook_loop`` in ``benchmarks/bench_train.py``: with its speed options off this loop
+should match it, and with those that pay, beat it.
 """
 
 from __future__ import annotations
@@ -206,11 +210,6 @@ class TrainResult:
     seconds: float  # wall-clock time of this call
     checkpoint: Path | None = None
     config: TrainConfig = field(default_factory=TrainConfig)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed PyTorch's global generators (model initialisation happens outside the loop)."""
-    torch.manual_seed(seed)
 
 
 @torch.no_grad()
@@ -475,7 +474,7 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
 
 @dataclass(eq=False)
 class TrainingState:
-    """Everything a training step reads and writes (introduced in chapter 2; assignment 6 builds one).
+    """Everything a training step reads and writes (chapter 2 describes it; assignment 6 builds one).
 
     The two players and their optimisers, the seeded random generator that draws the
     batches, the noise and the penalties' random numbers, the real batches, the generator
@@ -486,6 +485,8 @@ class TrainingState:
     step copies random numbers from the host; on the CPU it is ``rng`` itself. Under
     ``torchrun``, ``G`` and ``D`` are DistributedDataParallel wrappers of the networks
     (:func:`gancourse.distributed.bare` unwraps them) and ``world`` says which rank this is.
+
+    Introduced in assignment 6.
     """
 
     G: nn.Module
@@ -636,8 +637,7 @@ class TrainingState:
         check_resumable(state["config"], self.config, source)
         check_compatible(G, state["G"], "generator", source)
         check_compatible(D, state["D"], "discriminator", source)
-        if state["step"] > self.config.steps:
-            raise ValueError(f"{source} is already at step {state['step']}, past steps={self.config.steps}; ask for more steps.")
+        check_steps_left(state["step"], self.config, source)
         check_same_world(state, self.world.size, source)
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
@@ -669,6 +669,12 @@ def check_resumable(saved: dict, config: TrainConfig, source: str | Path = "the 
             f"cannot resume {source} with other settings: {', '.join(changed)}; only "
             f"{', '.join(CHANGEABLE_ON_RESUME)} may change. Resume with the run's settings, or start over."
         )
+
+
+def check_steps_left(step: int, config: TrainConfig, source: str | Path = "the checkpoint") -> None:
+    """Refuse to resume a checkpoint at generator step ``step`` past the run's ``config.steps``."""
+    if step > config.steps:
+        raise ValueError(f"{source} is already at step {step}, past steps={config.steps}; ask for more steps.")
 
 
 def check_same_world(saved: dict, size: int, source: str | Path = "the checkpoint") -> None:
@@ -800,7 +806,7 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
           checkpoint_dir: str | Path | None = None, resume: bool = False, callback: Callable | None = None,
           callback_every: int = 0, callback_at: Iterable[int] = (), run: dict | None = None,
           ready: Callable[[], None] | None = None) -> TrainResult:  # fmt: skip
-    """Train ``G`` against ``D`` on ``data`` for ``config.steps`` generator steps (chapter 2).
+    """Train ``G`` against ``D`` on ``data`` for ``config.steps`` generator steps.
 
     Args:
         G: a generator with an integer attribute ``z_dim``; (N, z_dim) noise -> samples.
@@ -826,6 +832,8 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
         TrainingDiverged: a loss turned NaN/inf; training stops, the last good checkpoint stays.
         KeyboardInterrupt: Ctrl-C; with ``checkpoint_dir``, after saving the last whole step.
         CheckpointError: ``resume`` from a damaged checkpoint, or one of other settings.
+
+    Introduced in chapter 2.
     """
     config = config or TrainConfig()
     state = TrainingState.create(G, D, data, config, device)

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
-from colab import CHAPTERS, ROOT, SOLUTIONS, STUDENTS, Outcome, alone, nbval
+from colab import CHAPTERS, NOTEBOOKS, ROOT, SOLUTIONS, STUDENTS, Outcome, alone, nbval
 
 
 def _check_probe(outcome: Outcome, probe) -> None:
@@ -64,5 +64,21 @@ def test_the_fresh_nbval_run_compares_the_checked_outputs(colab_python, tmp_path
     assert done.returncode == 1 and "1 failed" in done.stdout, done.stdout[-2000:]
 
 
-def test_there_are_notebooks_of_each_kind():
-    assert CHAPTERS and STUDENTS and SOLUTIONS
+def _code(notebook: Path) -> str:
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def test_there_are_notebooks_of_each_kind_and_every_notebook_runs_as_its_own():
+    """Every notebook of the course is checked here, once, as what it is: a chapter, or an
+    assignment's student notebook (stubs, no solution) or its solution, one of each."""
+    course = [p for folder in ("chapters", "assignments") for p in (ROOT / folder).rglob("*.ipynb")]
+    course = sorted(p for p in course if ".ipynb_checkpoints" not in p.parts)
+    tested = CHAPTERS + SOLUTIONS + STUDENTS  # the notebooks the tests above check
+    assert sorted(tested) == course, "notebooks the tests above would leave out (or check twice)"
+    assert sorted(NOTEBOOKS) == course, "notebooks the fresh-environment runs would leave out (or run twice)"
+    assert CHAPTERS and all(p.parent == ROOT / "chapters" for p in CHAPTERS)
+    assert STUDENTS and [p.name for p in STUDENTS] == [p.name for p in SOLUTIONS]
+    for student, solution in zip(STUDENTS, SOLUTIONS, strict=True):
+        assert "raise NotImplementedError" in _code(student) and "### BEGIN SOLUTION" not in _code(student), student
+        assert "### BEGIN SOLUTION" in _code(solution) and "raise NotImplementedError" not in _code(solution), solution

@@ -572,13 +572,20 @@ def test_nearest_neighbours_finds_copies_at_distance_zero_and_the_nearest_otherw
 
 
 def test_frechet_distance_on_features_is_the_classifier_distance_of_those_features(classifier, fashion):
-    """The same number as frechet_classifier_distance when given that classifier's features, and
-    the closed form for two Gaussians' sample statistics on constructed features."""
+    """Both equal d^2 computed here from the classifier's features (sample means, unbiased
+    covariances, the trace term by the symmetric route), and frechet_distance is the closed
+    form for two Gaussians' sample statistics on constructed features."""
     x_test = fashion[2]
     a, b = x_test[:500], x_test[500:900]
     with torch.no_grad():
         f_a, f_b = classifier(a), classifier(b)
-    assert metrics.frechet_distance(f_a, f_b) == pytest.approx(metrics.frechet_classifier_distance(a, b, classifier), rel=1e-4)
+    cov_a, cov_b = torch.cov(f_a.double().T), torch.cov(f_b.double().T)
+    lam, V = torch.linalg.eigh(cov_a)
+    root_a = V @ torch.diag(lam.clamp(min=0).sqrt()) @ V.T  # Tr (Σa Σb)^1/2 = Tr (Σa^1/2 Σb Σa^1/2)^1/2
+    trace_term = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
+    d2 = (f_a.double().mean(0) - f_b.double().mean(0)).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * trace_term
+    assert metrics.frechet_distance(f_a, f_b) == pytest.approx(float(d2), rel=1e-4)
+    assert metrics.frechet_classifier_distance(a, b, classifier) == pytest.approx(float(d2), rel=1e-4)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(400, 3, generator=g, dtype=torch.float64)
     shifted = 2 * x + torch.tensor([1.0, 0.0, -2.0], dtype=torch.float64)  # same shape, scaled and shifted

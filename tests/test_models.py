@@ -40,13 +40,18 @@ def test_dcgan_follows_the_architecture_rules():
 
 
 def test_dcgan_init_is_normal_0_002():
+    """Radford et al. (2016): convolution weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), shifts 0."""
     torch.manual_seed(0)
-    G = models.DCGANGenerator(ngf=64)
-    w = G.net[3].weight  # 256 x 128 x 4 x 4 weights
-    assert w.mean().abs().item() < 1e-3
-    assert w.std().item() == pytest.approx(0.02, rel=0.02)
-    bn = G.net[1]
-    assert bn.weight.mean().item() == pytest.approx(1.0, abs=0.01) and bn.bias.abs().max().item() == 0
+    for net in (models.DCGANGenerator(ngf=64), models.DCGANDiscriminator(ndf=64)):
+        convs = [m for m in net.modules() if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)]
+        norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+        assert convs and norms
+        w = torch.cat([m.weight.flatten() for m in convs])  # over 10^5 weights
+        assert w.mean().abs().item() < 1e-3
+        assert w.std().item() == pytest.approx(0.02, rel=0.02)
+        scale = torch.cat([m.weight for m in norms])
+        assert scale.mean().item() == pytest.approx(1.0, abs=0.01) and scale.std().item() == pytest.approx(0.02, rel=0.2)
+        assert all(m.bias.abs().max().item() == 0 for m in norms)
 
 
 def test_wgan_critic_has_no_batch_norm_and_no_sigmoid():
@@ -82,7 +87,8 @@ def test_minibatch_std_lets_a_discriminator_score_a_batch_by_its_diversity():
     torch.manual_seed(0)
     D = models.MLPDiscriminator(minibatch_std=True)
     x = torch.randn(8, 2)
-    assert D.net[0].in_features == 4
+    plain = models.MLPDiscriminator()  # its first layer sees 2 inputs, this one 2 + their batch's 2 stds
+    assert models.count_parameters(D) - models.count_parameters(plain) == 2 * 128
     assert not torch.allclose(D(x)[:1], D(x[:1].repeat(8, 1))[:1])  # the same sample in another batch
     assert D(torch.randn(8, 2)).shape == (8,) and models.MLPDiscriminator(pack=2, minibatch_std=True)(x).shape == (4,)
 
@@ -92,9 +98,12 @@ def test_pacgan_networks_have_the_papers_shapes():
     G = models.MLPGenerator(z_dim=2, x_dim=2, hidden=400, depth=4, batch_norm=True)
     D = models.MLPDiscriminator(hidden=200, depth=3, pack=2, maxout=5)
     assert sum(isinstance(m, nn.BatchNorm1d) for m in G.modules()) == 4
-    assert all(m.bias is None for m in G.net if isinstance(m, nn.Linear) and m.out_features == 400)
+    assert all(m.bias is None for m in G.modules() if isinstance(m, nn.Linear) and m.out_features == 400)
+    # G: 2 -> 400 -> 400 -> 400 -> 400 without biases, a scale and a shift per unit, 400 -> 2 with biases
+    assert models.count_parameters(G) == 2 * 400 + 3 * 400 * 400 + 4 * 2 * 400 + 400 * 2 + 2
     assert sum(isinstance(m, models.Maxout) for m in D.modules()) == 3
-    assert D.net[0].linear.in_features == 4 and D.net[0].linear.out_features == 1_000
+    pieces = 200 * 5  # 200 maxout units of 5 linear pieces each, on packs of 2 samples in 2-D
+    assert models.count_parameters(D) == (2 * 2 + 1) * pieces + 2 * (200 + 1) * pieces + 200 + 1
     assert G(torch.randn(6, 2)).shape == (6, 2) and D(torch.randn(6, 2)).shape == (3,)
 
 
@@ -105,7 +114,9 @@ def test_layer_outputs_and_summary_follow_a_dummy_batch():
     table = models.summary(G, torch.randn(3, 10)).split("\n")
     assert table[0].split() == ["input", "(3,", "10)"] and len(table) == len(shapes) + 2
     assert table[-1].split() == ["total", f"{models.count_parameters(G):,}"]
-    assert not any(layer._forward_hooks for layer in G.net)  # the hooks are removed
+    seen = models.layer_outputs(G, torch.randn(3, 10))
+    G(torch.randn(5, 10))
+    assert len(seen) == len(shapes)  # the hooks are removed: running G again records nothing
 
 
 def test_models_remember_their_constructor_arguments_and_rebuild():
