@@ -7,8 +7,10 @@ returns what it drew on; none calls ``plt.show()``. Tensors may live on any devi
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from html import escape
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -31,6 +33,7 @@ DEFAULT_PANELS = (("loss_D", "loss_G"), ("D_x", "D_G_z"))
 
 REAL, FAKE = "C0", "C1"  # the colours of real and generated data in every chapter
 STYLE = {"figure.dpi": 120, "axes.spines.top": False, "axes.spines.right": False}
+DESCRIPTION = "gancourse_description"  # an artist's words for describe_axes, e.g. show_grid's image
 
 
 def use_course_style(threads: int | None = 1) -> None:
@@ -87,9 +90,12 @@ def show_grid(images, nrow: int = 8, ax: Axes | None = None, title: str | None =
     grid = make_grid(x01, nrow=nrow, padding=2, pad_value=1.0)  # (3, rows, cols)
     ax = _axes(ax, figsize=(6, 6 * grid.shape[1] / grid.shape[2]))
     if x.shape[1] == 1:
-        ax.imshow(grid[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        image = ax.imshow(grid[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     else:
-        ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+        image = ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    n, rows = x.shape[0], -(-x.shape[0] // nrow)
+    description = f"a grid of {n} images of {x.shape[2]} by {x.shape[3]} pixels, {rows} rows of {min(nrow, n)}"
+    setattr(image, DESCRIPTION, description)
     ax.set_axis_off()
     if title is not None:
         ax.set_title(title)
@@ -330,6 +336,58 @@ def plot_history(
     return axes
 
 
+# TeX commands of the figures' labels as a screen reader should read them
+_TEX_WORDS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "theta": "θ",
+    "lambda": "λ", "mu": "μ", "sigma": "σ", "pi": "π", "nabla": "∇", "infty": "∞",
+    "cdot": "·", "times": "×", "le": "≤", "ge": "≥", "mathcal": "", "mathrm": "", "log": "log",
+}
+
+
+def plain_text(label: str) -> str:
+    """A figure label without its TeX markup: ``"$-\\log D(x)$"`` -> ``"-log D(x)"``."""
+    text = label.replace("$", "")
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX_WORDS.get(m.group(1), m.group(1)), text)
+    text = text.replace("\\|", "‖").replace("\\", "").replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def describe_axes(ax: Axes) -> str:
+    """What one Axes shows, in words, for a figure's alternative text: its title, what is
+    drawn (images, points, curves, filled areas), the axes' labels and the legend's entries.
+
+    ``"t = 0.5: mean BCE 0.51. Points and curves; horizontal axis x, vertical axis loss
+    (nats); legend: real, generated."``
+    """
+    from matplotlib.collections import PathCollection, PolyCollection
+
+    sentences = [plain_text(ax.get_title())]
+    shown = [getattr(image, DESCRIPTION, "a colour-coded image") for image in ax.images]
+    if any(isinstance(c, PathCollection) and len(c.get_offsets()) for c in ax.collections):
+        shown.append("points")
+    if ax.lines:
+        shown.append("curves")
+    if any(isinstance(c, PolyCollection) for c in ax.collections) or any(
+        type(c).__name__.endswith("ContourSet") for c in ax.collections
+    ):
+        shown.append("filled areas")
+    details = []
+    if shown:
+        details.append(" and ".join(shown))
+    xlabel, ylabel = plain_text(ax.get_xlabel()), plain_text(ax.get_ylabel())
+    if xlabel:
+        details.append(f"horizontal axis {xlabel}")
+    if ylabel:
+        details.append(f"vertical axis {ylabel}")
+    entries = [plain_text(label) for label in ax.get_legend_handles_labels()[1]]
+    if entries:
+        details.append("legend: " + ", ".join(entries))
+    if details:
+        sentence = "; ".join(details)
+        sentences.append(sentence[0].upper() + sentence[1:])
+    return ". ".join(s.rstrip(".") for s in sentences if s) + "."
+
+
 def animate(
     frames: Sequence,
     draw: Callable[[Axes, object], None],
@@ -340,7 +398,8 @@ def animate(
 
     Pair it with :func:`animation_html` for a slider that works on the static website
     (every frame is rendered in advance). The figure is closed so that a notebook does not
-    also show it as a still image; the animation keeps it alive.
+    also show it as a still image; the animation keeps it alive. Each frame, once drawn, is
+    described in words (:func:`describe_axes`) in the animation's ``descriptions``.
 
     Args:
         frames: the data of each frame (e.g. a list of generator snapshots' samples).
@@ -355,19 +414,23 @@ def animate(
     if not frames:
         raise ValueError("an animation needs at least one frame")
     fig, ax = plt.subplots(figsize=figsize)
+    descriptions: dict[int, str] = {}
 
     def update(i: int):
         ax.clear()
         draw(ax, frames[i])
+        descriptions[i] = describe_axes(ax)
         return []
 
     anim = FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
+    anim.descriptions = descriptions
     plt.close(fig)
     return anim
 
 
 # matplotlib's player draws its buttons with Font Awesome icons from a CDN; offline readers
-# would see empty buttons, so the icons become plain characters and the CDN link goes.
+# would see empty buttons, so the icons become plain characters (hidden from screen
+# readers, which read the buttons' labels) and the CDN link goes.
 _PLAYER_ICONS = {
     "fa fa-minus": "\u2212",
     "fa fa-fast-backward": "|\u25c1",
@@ -380,17 +443,67 @@ _PLAYER_ICONS = {
     "fa fa-plus": "+",
 }
 
+# Keeps the frame's description (alt text), the slider's spoken value and the value shown
+# beside it in step with the frame on screen, whether the slider, a button or playback moved it.
+_FOLLOW_FRAME = """<script>
+(function () {{
+  var alts = {alts}, values = {values};
+  var img = document.getElementById("_anim_img{id}");
+  var slider = document.getElementById("_anim_slider{id}");
+  var shown = document.getElementById("_anim_value{id}");
+  function follow() {{
+    var i = Math.min(alts.length - 1, Math.max(0, parseInt(slider.value, 10) || 0));
+    img.alt = alts[i];
+    slider.setAttribute("aria-valuetext", values[i] + " (frame " + (i + 1) + " of " + alts.length + ")");
+    shown.textContent = values[i];
+  }}
+  new MutationObserver(follow).observe(img, {{attributes: true, attributeFilter: ["src"]}});
+  slider.addEventListener("input", follow);
+}})();
+</script>"""
 
-def animation_html(anim: FuncAnimation) -> str:
+
+def _value_text(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _script_json(data) -> str:
+    """JSON to put inside a <script> element: a "</" in a string cannot end the element."""
+    return json.dumps(data).replace("</", "<\\/")
+
+
+def animation_html(anim: FuncAnimation, label: str = "frame", values: Sequence | None = None) -> str:
     """The animation as self-contained HTML/JavaScript (``anim.to_jshtml()``): every frame
     embedded as a PNG, with play buttons and a slider; display it with ``IPython.display.HTML``.
 
     Nothing is loaded from another host (the player's icon font is replaced by characters).
+    The slider is labelled ``label`` and shows the frame's value (``values``, or the frame
+    number); the image's alternative text describes the frame on screen (for an animation
+    made by :func:`animate`, its title, axes and legend) and follows it as it changes.
     """
     html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", anim.to_jshtml())
     for icon, text in _PLAYER_ICONS.items():
-        html = html.replace(f'<i class="{icon}"></i>', text)
-    return html
+        html = html.replace(f'<i class="{icon}"></i>', f'<span aria-hidden="true">{text}</span>')
+    uid = re.search(r'<img id="_anim_img(\w+)"', html).group(1)
+    n = len(re.findall(r"frames\[\d+\] = ", html))
+    if values is None:
+        values = range(1, n + 1)
+    values = [_value_text(v) for v in values]
+    descriptions = getattr(anim, "descriptions", {})
+    alts = [
+        f"{label} = {values[i]} (frame {i + 1} of {n}). {descriptions.get(i, '')}".strip()
+        for i in range(n)
+    ]
+    img = f'<img id="_anim_img{uid}"'
+    html = html.replace(f"{img}>", f'{img} alt="{escape(alts[0])}">')
+    slider = f'<input id="_anim_slider{uid}"'
+    html = html.replace(
+        slider,
+        f'<span class="anim-label"><label for="_anim_slider{uid}">{escape(label)}</label> = '
+        f'<output id="_anim_value{uid}" for="_anim_slider{uid}">{escape(values[0])}</output></span>\n'
+        f'    {slider} aria-valuetext="{escape(values[0])} (frame 1 of {n})"',
+    )
+    return html + _FOLLOW_FRAME.format(id=uid, alts=_script_json(alts), values=_script_json(values))
 
 
 def slider_figure(
@@ -426,7 +539,8 @@ def slider_figure(
     if not values:
         raise ValueError("a slider needs at least one value")
     if site.building():
-        return HTML(animation_html(animate(values, draw, interval=interval, figsize=figsize)))
+        anim = animate(values, draw, interval=interval, figsize=figsize)
+        return HTML(animation_html(anim, label=label, values=values))
     import ipywidgets
 
     def show(value):

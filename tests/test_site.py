@@ -5,6 +5,7 @@ The site is served on 127.0.0.1 and driven with Playwright, using the system's C
 """
 
 import functools
+import html.parser
 import http.server
 import os
 import re
@@ -75,6 +76,80 @@ IMAGES_LOADED = """async () => {
     await Promise.all(imgs.map((img) => img.decode().catch(() => null)));
     return imgs.map((img) => [img.currentSrc.slice(0, 80), img.naturalWidth, img.naturalHeight]);
 }"""
+
+
+# Accessibility: axe-core's rules for WCAG 2.0 and 2.1, levels A and AA, run in the page. Its
+# script comes with the Python package axe-playwright-python (the dev extra) and is put into
+# the page inline, so the check makes no request beyond the site.
+# label-content-name-mismatch (WCAG 2.5.3, level A) is among axe-core's experimental rules,
+# which a run by tags leaves out: it is asked for by name.
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_RUN = """async (tags) => {
+    const result = await axe.run(document, {
+        runOnly: {type: 'tag', values: tags},
+        rules: {'label-content-name-mismatch': {enabled: true}},
+        resultTypes: ['violations'],
+    });
+    return result.violations.map((v) => ({
+        rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length, target: v.nodes[0].target.join(' '),
+    }));
+}"""
+REFLOW_WIDTH = 320  # CSS pixels: WCAG 1.4.10, a 1280 px wide window zoomed to 400 %
+# The elements that stick out past the window's right edge, outside any box that scrolls (or
+# clips) on its own: what makes the page scroll sideways.
+TOO_WIDE = """(limit) => {
+    const inBox = (el) => {
+        for (let a = el; a; a = a.parentElement) {
+            const style = getComputedStyle(a);
+            if (style.position === 'fixed') return true;
+            if (a !== el && style.overflowX !== 'visible' && a.getBoundingClientRect().right <= limit + 1) return true;
+        }
+        return false;
+    };
+    return [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > limit + 1 && !inBox(el))
+        .slice(0, 3).map((el) => `<${el.tagName.toLowerCase()} class="${el.className}"> ${el.textContent.trim().slice(0, 40)}`);
+}"""
+# every page a reader can reach: the book's, and Sphinx's index, search page and index of proofs
+SITE_PAGES = [*PAGES, "genindex", "search", "prf-prf"]
+
+
+def axe_script() -> Path:
+    try:
+        import axe_playwright_python
+    except ImportError:
+        pytest.fail("axe-playwright-python is missing (it brings axe-core): pip install -e '.[dev]'", pytrace=False)
+    return Path(axe_playwright_python.__file__).parent / "axe.min.js"
+
+
+class Images(html.parser.HTMLParser):
+    """The ``<img>`` elements of one HTML page: (src, alt or None)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            attrs = dict(attrs)
+            self.found.append((attrs.get("src") or "", attrs.get("alt")))
+
+
+def alt_problem(src: str, alt: str | None) -> str | None:
+    """Why ``alt`` does not describe the image, or None when it may. A figure of the course
+    (a notebook's output in ``_images/``, or a slider's frame) needs a description of a
+    sentence or more; the theme's icons (e.g. "Colab logo") a name."""
+    if alt is None:
+        return "no alt attribute"
+    text = alt.strip()
+    if not text:
+        return "an empty alt"
+    file_name = Path(urlparse(src).path).name
+    if re.search(r"\.(png|jpe?g|gif|svg|webp)\b|[0-9a-f]{16,}", text, re.I) or (file_name and file_name in text):
+        return f"alt {alt[:80]!r} is a file name"
+    if (src.startswith("data:") or "_images/" in src) and len(text.split()) < 6:
+        return f"alt {alt!r} does not describe the figure"
+    return None
 
 
 def url_path(url: str) -> str:
@@ -222,15 +297,23 @@ def test_sliders_change_the_figure(site_html, desktop, screenshots):
             slider = animation.locator("input[type=range]")
             image = animation.locator("img")
             assert int(slider.get_attribute("max")) >= 1, f"{name}: slider {i} has a single frame"
+            label = slider.evaluate("(el) => [...el.labels].map((l) => l.textContent.trim()).join(' ')")
+            assert label, f"{name}: slider {i} has no label"
             # stop any playback and start from the first frame, then move the slider to the last
             animation.locator("button[title='Pause']").click()
             slider.evaluate("(el) => { el.value = el.min; el.dispatchEvent(new Event('input')); }")
             before_src, before_png = image.get_attribute("src"), animation.screenshot()
+            before_alt = image.get_attribute("alt")
             slider.evaluate("(el) => { el.value = el.max; el.dispatchEvent(new Event('input')); }")
             image.evaluate("(img) => img.decode()")
             after_src, after_png = image.get_attribute("src"), animation.screenshot()
+            after_alt = image.get_attribute("alt")
             assert before_src and after_src and before_src != after_src, f"{name}: slider {i} leaves the figure as it was"
             assert before_png != after_png, f"{name}: slider {i} changes nothing on screen"
+            # the frame's description follows the frame
+            for alt in (before_alt, after_alt):
+                assert not alt_problem(after_src, alt), f"{name}: slider {i}: {alt_problem(after_src, alt)}"
+            assert before_alt != after_alt, f"{name}: slider {i} keeps the first frame's description: {after_alt!r}"
             if name == with_sliders[0] and i == 0:
                 (screenshots / "slider-before.png").write_bytes(before_png)
                 (screenshots / "slider-after.png").write_bytes(after_png)
@@ -292,3 +375,63 @@ def test_the_which_is_real_quiz_reveals_each_answer_on_click(site_html, desktop,
         assert text.inner_text().lower().startswith(key), f"answer {i + 1}: {text.inner_text()!r} for {key!r}"
     page.locator("div.ch10-quiz").screenshot(path=screenshots / "quiz-revealed.png")
     assert not desktop.problems, f"{name}: " + "\n".join(desktop.problems)
+
+
+@pytest.mark.parametrize("name", SITE_PAGES)
+def test_page_meets_wcag_2_1_aa_as_axe_core_checks_it(name, desktop):
+    """axe-core finds no violation of WCAG 2.0/2.1 A or AA on the page, once its math is typeset."""
+    page = desktop.open(f"{name}.html")
+    page.evaluate(MATH_TYPESET)
+    assert not desktop.problems, f"{name}: " + "\n".join(desktop.problems)
+    # (axe-core itself then reads the style sheets and resolves the theme's @import against
+    # the page instead of the sheet: a 404 for /basic.css that is not the site's)
+    page.add_script_tag(path=axe_script())
+    violations = page.evaluate(AXE_RUN, WCAG_AA)
+    assert not violations, f"{name}: {len(violations)} WCAG 2.1 AA violations:\n" + "\n".join(
+        f"  {v['rule']} ({v['impact']}): {v['nodes']} nodes, e.g. {v['target']}: {v['help']}" for v in violations
+    )
+
+
+def test_every_image_of_the_site_has_a_description(site_html):
+    """Every <img> on every built page has an alt text: not missing, empty or the image's file
+    name (Sphinx's default, a hash), and for a figure a description of what it shows."""
+    problems = []
+    for page in sorted(site_html.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        images = Images()
+        images.feed(page.read_text(encoding="utf-8"))
+        for src, alt in images.found:
+            if why := alt_problem(src, alt):
+                problems.append(f"{page.relative_to(site_html)}: <img src={src[:60]!r}>: {why}")
+    assert not problems, f"{len(problems)} images without a description:\n" + "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize("name", SITE_PAGES)
+def test_page_reflows_without_sideways_scrolling_at_320_css_pixels(name, browser, site_url):
+    """At 320 CSS px (WCAG 1.4.10) the page is no wider than the window: long inline code
+    wraps, and code blocks, tables and wide figures scroll inside their own box."""
+    context = browser.new_context(viewport={"width": REFLOW_WIDTH, "height": 800})
+    try:
+        reader = Reader(context, site_url)
+        page = reader.open(f"{name}.html")
+        page.evaluate(MATH_TYPESET)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= REFLOW_WIDTH, f"{name}: {width} px wide at {REFLOW_WIDTH} px; too wide: {page.evaluate(TOO_WIDE, REFLOW_WIDTH)}"
+        assert not reader.problems, f"{name}: " + "\n".join(reader.problems)
+    finally:
+        context.close()
+
+
+def test_math_carries_assistive_mathml_for_screen_readers(desktop):
+    """MathJax's assistive MathML is on: beside each typeset formula, hidden from sight, the
+    MathML a screen reader reads (offline, from the site's own MathJax)."""
+    for name in PAGES:
+        page = desktop.open(f"{name}.html")
+        if page.evaluate(MATH_TYPESET) != "typeset":
+            continue
+        typeset, assistive = page.evaluate(
+            "[document.querySelectorAll('mjx-container').length, document.querySelectorAll('mjx-container mjx-assistive-mml math').length]"
+        )
+        assert typeset and assistive == typeset, f"{name}: {assistive} of {typeset} formulas carry assistive MathML"
+    assert not desktop.problems, "\n".join(desktop.problems)

@@ -225,6 +225,28 @@ def test_animation_html_embeds_every_frame():
     assert any(frame is centers[-1] for frame in drawn)
 
 
+def test_animation_html_describes_each_frame_and_labels_its_slider():
+    """The slider has a label, and the image's alt text says what the frame on screen shows
+    (its value, title, axes, legend); the other frames' descriptions wait in the script."""
+
+    def draw(ax, mu):
+        ax.plot([mu, mu], [0, 1], label="$p_g$")
+        ax.set(title=f"$\\mu$ = {mu}", xlabel="$x$", ylabel="density")
+        ax.legend()
+
+    html = viz.animation_html(viz.animate([0.0, 1.5], draw, figsize=(2, 2)), label="mu", values=[0.0, 1.5])
+    alt = re.search(r'<img id="_anim_img\w+" alt="([^"]*)"', html).group(1)
+    assert alt == "mu = 0 (frame 1 of 2). μ = 0.0. Curves; horizontal axis x; vertical axis density; legend: p_g."
+    assert re.search(r'<label for="_anim_slider\w+">mu</label>', html)
+    assert "mu = 1.5 (frame 2 of 2). \\u03bc = 1.5." in html  # the second frame's, as JSON
+
+
+def test_describe_axes_names_a_grid_of_images():
+    ax = viz.show_grid(torch.zeros(10, 1, 28, 28), nrow=8, title="generator step 200")
+    assert viz.describe_axes(ax) == "generator step 200. A grid of 10 images of 28 by 28 pixels, 2 rows of 8."
+    plt.close("all")
+
+
 def test_animate_rejects_no_frames():
     with pytest.raises(ValueError, match="at least one frame"):
         viz.animate([], lambda ax, frame: None)
