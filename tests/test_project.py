@@ -8,16 +8,12 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+from test_adopt import adopt
 
 ROOT = Path(__file__).resolve().parents[1]
-SETUP_CELL = """\
-# Setup: on Colab, install the course package; elsewhere this cell does nothing.
-import sys
-
-if "google.colab" in sys.modules:
-    %pip install -q "gancourse @ git+{url}@{branch}"\
-"""
+SETUP_CELL = adopt.SETUP_CELL  # the setup cell's one definition, which tools/adopt.py rewrites
 
 
 def notebooks() -> list[Path]:
@@ -87,11 +83,11 @@ def _code(path: Path) -> str:
     return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
-def test_each_public_function_a_notebook_uses_names_a_chapter_that_uses_it():
+def test_each_public_function_a_notebook_uses_names_the_chapter_that_first_uses_it():
     """d2l's "Defined in" habit: the docstring of every public function or class of the package
-    that a chapter or an assignment calls names one of them ("chapter 5", "assignment 6"), and
-    that notebook does call it."""
-    labels = {
+    that a chapter or an assignment calls ends "Introduced in chapter 5." (or "assignment 6."),
+    naming the first notebook, in the book's order, that calls it."""
+    labels = {  # the book's order: the chapters, then the assignments
         **{f"chapter {int(p.stem[:2])}": p for p in sorted((ROOT / "chapters").glob("*.ipynb"))},
         **{f"assignment {int(p.stem[1])}": p for p in sorted((ROOT / "assignments" / "solutions").glob("*.ipynb"))},
     }
@@ -102,14 +98,54 @@ def test_each_public_function_a_notebook_uses_names_a_chapter_that_uses_it():
             if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name.startswith("_"):
                 continue
             used = rf"\b{module.stem}\.{node.name}\b|from gancourse\.{module.stem} import[^\n]*\b{node.name}\b"
-            users = {label for label, text in code.items() if re.search(used, text)}
+            users = [label for label, text in code.items() if re.search(used, text)]
             if not users:
                 continue
-            named = set(re.findall(r"\b(?:chapter|assignment) \d+", ast.get_docstring(node) or "", re.I))
+            named = re.findall(r"^Introduced in ((?:chapter|assignment) \d+)\.$", ast.get_docstring(node) or "", re.M)
             where = f"{module.stem}.{node.name}"
             if not named:
-                missing.append(f"{where} (used in {', '.join(sorted(users))})")
-            elif not {n.lower() for n in named} & users:
-                wrong.append(f"{where} names {sorted(named)} but is used in {sorted(users)}")
-    assert not missing, "docstrings that name no chapter:\n" + "\n".join(missing)
+                missing.append(f"{where} (first used in {users[0]})")
+            elif named != [users[0]]:
+                wrong.append(f"{where} says it is introduced in {', '.join(named)}; {users[0]} uses it first ({', '.join(users)})")
+    assert not missing, "docstrings that do not say where the function is introduced:\n" + "\n".join(missing)
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_licences_and_the_citation_are_there_and_agree_with_the_project():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    content = (ROOT / "LICENSE-CONTENT.md").read_text()
+    assert "CC BY 4.0" in content and "https://creativecommons.org/licenses/by/4.0/legalcode" in content
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["license"] == "MIT"
+    assert citation["repository-code"] == config["repository"]["url"]
+    assert citation["title"] == config["title"] and citation["version"] == pyproject["project"]["version"]
+    assert "CC BY 4.0" in config["html"]["extra_footer"]  # on every page of the site
+    readme = (ROOT / "README.md").read_text()
+    assert all(name in readme for name in ("LICENSE", "LICENSE-CONTENT.md", "CITATION.cff"))
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "course.yml"
+
+
+def test_the_workflow_that_tests_and_publishes_the_course_lints_clean(tmp_path):
+    import platform
+    import shutil
+
+    if not ((sys.platform == "linux" and platform.machine() == "x86_64") or sys.platform == "win32"):
+        pytest.skip("actionlint's wheel exists for Linux x86-64 and Windows only; CI (Linux x86-64) runs this check")
+    actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    assert actionlint, "actionlint is missing: pip install -e '.[dev]'"
+    done = subprocess.run([actionlint, str(WORKFLOW)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "broken.yml"  # the linter does fail on a mistake
+    broken.write_text(WORKFLOW.read_text().replace("runs-on: ubuntu-24.04", "runs_on: ubuntu-24.04", 1))
+    assert subprocess.run([actionlint, str(broken)], capture_output=True).returncode != 0
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    runs = {job: [step.get("run") for step in spec.get("steps", [])] for job, spec in jobs.items()}
+    assert "make test" in runs["test"] and "make book" in runs["book"]
+    assert jobs["book"]["needs"] == "test" and jobs["deploy"]["needs"] == "book"
+    uploaded = next(s for s in jobs["book"]["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert uploaded["with"]["path"] == "_build/html"

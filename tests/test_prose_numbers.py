@@ -49,6 +49,10 @@ def markdown_cells():
         for index, cell in enumerate(cells):
             if cell["cell_type"] == "markdown":
                 yield path.relative_to(ROOT), index, "".join(cell["source"])
+    for path in sorted(ROOT.glob("guide/*.md")):  # MyST notebooks: the text between the code cells
+        text = path.read_text().split("\n---\n", 1)[-1]  # after the front matter
+        for index, part in enumerate(re.split(r"^```\{code-cell\}.*?^```$", text, flags=re.M | re.S)):
+            yield path.relative_to(ROOT), index, part
 
 
 def test_no_markdown_cell_carries_a_typed_number():
