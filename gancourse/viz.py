@@ -1,8 +1,9 @@
-"""The course's figures: sample grids, 2-D samples and decision surfaces, densities, training
-curves, and animations that still play on the static website (no kernel needed).
+"""The course's figures: sample grids, 2-D samples, a discriminator on a grid, densities,
+training curves, and animations that still play on the static website (no kernel needed).
 
 Every function draws into the ``ax`` (or ``axes``) it is given, or into a new figure, and
-returns what it drew on; none calls ``plt.show()``. Tensors may live on any device.
+returns what it drew on; only :func:`slider`'s live control in a notebook calls
+``plt.show()``, to redraw each value. Tensors may live on any device.
 """
 
 from __future__ import annotations
@@ -195,47 +196,6 @@ def decision_grid(
     values = torch.sigmoid(logits.float()) if squash else logits.float()
     D = values.cpu().numpy().reshape(X1.shape)
     return X1, X2, D
-
-
-def plot_decision_surface(
-    discriminator: torch.nn.Module,
-    xlim: tuple[float, float],
-    ylim: tuple[float, float],
-    ax: Axes | None = None,
-    resolution: int = 100,
-    real=None,
-    fake=None,
-) -> Axes:
-    """Show the discriminator's belief :math:`D(x) = \\sigma(\\ell(x))` that a point is real.
-
-    A filled contour of :math:`D` on levels 0, 0.05, ..., 1 (the same colours in every
-    plot; :math:`D = 1/2` is where D cannot tell), with a colourbar, and optionally the real
-    and generated points on top.
-
-    Args:
-        discriminator: maps points (N, 2) to logits (N,), on any device.
-        xlim, ylim: (lo, hi) of the plotted region.
-        ax: where to draw; a new figure if ``None``.
-        resolution: grid points per axis (see :func:`decision_grid`).
-        real, fake: optional points (N, 2) to scatter on top.
-
-    Returns:
-        The Axes; ``ax.collections[0]`` is the filled contour.
-    """
-    X1, X2, D = decision_grid(discriminator, xlim, ylim, resolution)
-    ax = _axes(ax, figsize=(6, 5))
-    surface = ax.contourf(
-        X1, X2, D, levels=np.linspace(0.0, 1.0, 21), cmap="RdBu_r", vmin=0, vmax=1
-    )
-    colorbar = ax.figure.colorbar(surface, ax=ax)
-    colorbar.set_label("D(x)")
-    if real is not None or fake is not None:
-        plot_samples_2d(real=real, fake=fake, ax=ax)
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    return ax
 
 
 def plot_density_1d(x, densities: Mapping[str, object], ax: Axes | None = None) -> Axes:

@@ -77,7 +77,7 @@ def test_plot_samples_2d_draws_only_what_it_is_given():
     assert ax.get_xlim() == (-1, 3)
 
 
-# --------------------------------------------------------------------------- decision surface
+# --------------------------------------------------------------------------- decision grid
 
 
 class Linear2D(nn.Module):
@@ -101,36 +101,13 @@ def test_decision_grid_is_sigmoid_of_the_logits_on_the_grid():
     np.testing.assert_allclose(D, 1 / (1 + np.exp(-(2 * X1 - 1))), atol=1e-6)
 
 
-def test_decision_surface_puts_d_one_half_where_the_logit_vanishes():
-    a, b = 2.0, -1.0  # D = 1/2 at x_1 = 0.5
-    ax = viz.plot_decision_surface(Linear2D(a, b), (-3, 3), (-2, 2), resolution=201)
-    surface = ax.collections[0]
-    levels = np.asarray(surface.levels)
-    np.testing.assert_allclose(levels, np.linspace(0, 1, 21))
-    assert surface.zmin == pytest.approx(1 / (1 + math.exp(-(a * -3 + b))), rel=1e-5)
-    assert surface.zmax == pytest.approx(1 / (1 + math.exp(-(a * 3 + b))), rel=1e-5)
-    # the band of D in [0.5, 0.55] starts on the line x_1 = 0.5 and ends at logit(0.55) = a x_1 + b
-    band = surface.get_paths()[int(np.argmin(np.abs(levels - 0.5)))].vertices
-    x_lo = (0.0 - b) / a
-    x_hi = (math.log(0.55 / 0.45) - b) / a
-    assert band[:, 0].min() == pytest.approx(x_lo, abs=0.01)
-    assert band[:, 0].max() == pytest.approx(x_hi, abs=0.01)
-    colorbars = [a for a in ax.figure.axes if a is not ax]
-    assert len(colorbars) == 1 and colorbars[0].get_ylabel() == "D(x)"
-
-
-def test_decision_surface_with_points_and_a_batchnorm_model_left_as_it_was():
+def test_decision_grid_leaves_a_batchnorm_model_in_its_mode_with_its_statistics():
     model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
     model.train()
     running_mean = model[1].running_mean.clone()
-    points = np.zeros((10, 2))
-    ax = viz.plot_decision_surface(
-        model, (-1, 1), (-1, 1), resolution=20, real=points, fake=points + 0.5
-    )
+    viz.decision_grid(model, (-1, 1), (-1, 1), resolution=20)
     assert model.training  # restored
     assert torch.equal(model[1].running_mean, running_mean)  # evaluated in eval mode
-    assert len(ax.collections) == 3  # surface, real, fake
-    assert ax.get_xlim() == (-1, 1)
 
 
 # --------------------------------------------------------------------------- 1-D densities
