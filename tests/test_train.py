@@ -677,19 +677,14 @@ def test_samples_of_another_shape_than_the_data_are_refused_before_the_first_ste
     assert list(tmp_path.iterdir()) == []
 
 
-def test_initial_weights_that_overflow_are_refused_before_the_first_step(tmp_path):
-    G, D = mlp_pair(seed=0)
+@pytest.mark.parametrize(("player", "named"), [(0, "G's samples"), (1, "D's outputs on the real batch")])
+def test_initial_weights_that_overflow_are_refused_before_the_first_step(tmp_path, player, named):
+    pair = mlp_pair(seed=0)
     with torch.no_grad():
-        for p in G.parameters():
+        for p in pair[player].parameters():
             p.mul_(1e30)
-    with pytest.raises(ValueError, match="before the first step, G's samples hold NaN or inf"):
-        train.train(G, D, data.ring(), train.TrainConfig(steps=2, batch_size=8, progress=False), checkpoint_dir=tmp_path)
-    G, D = mlp_pair(seed=0)
-    with torch.no_grad():
-        for p in D.parameters():
-            p.mul_(1e30)
-    with pytest.raises(ValueError, match="before the first step, D's outputs on the real batch hold NaN or inf"):
-        train.train(G, D, data.ring(), train.TrainConfig(steps=2, batch_size=8, progress=False), checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=f"before the first step, {named} hold NaN or inf"):
+        train.train(*pair, data.ring(), train.TrainConfig(steps=2, batch_size=8, progress=False), checkpoint_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
