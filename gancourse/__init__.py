@@ -21,7 +21,9 @@ Models and measurements
     under a linear classifier)
 Training
     :mod:`~gancourse.train` (one loop for every loss), :mod:`~gancourse.distributed`
-    (the same loop on several GPUs or CPUs under ``torchrun``)
+    (the same loop on several GPUs or CPUs under ``torchrun``), :mod:`~gancourse.diffusion`
+    (a denoising diffusion model, Ho et al., 2020, trained and sampled: the GANs' point of
+    comparison)
 Experiments
     :mod:`~gancourse.runs` (the course's experiments as presets; the mode-collapse remedies),
     :mod:`~gancourse.parallel` (seeds side by side in worker processes),

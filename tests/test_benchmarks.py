@@ -145,3 +145,21 @@ def test_bench_book_recipe_runs_bf16_candidates_only_on_hardware_with_bf16():
         pytest.skip("the CPU's features are read from /proc/cpuinfo, which only Linux has")
     # hardware bf16 on x86: the AVX-512 BF16 instructions or AMX tiles, as the kernel reports them
     assert bench.native_bf16() == bool(flags & {"avx512_bf16", "amx_tile"}), sorted(flags & {"avx512_bf16", "amx_tile"})
+
+
+def test_bench_diffusion_scores_both_models_and_counts_their_network_evaluations():
+    def bench(*args):
+        done = subprocess.run([sys.executable, "benchmarks/bench_diffusion.py", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        return done.returncode, done.stdout + done.stderr
+
+    rc, text = bench("--seeds", "0", "1", "--budget", "smoke", "--steps", "5", "--gan-steps", "5")
+    assert rc == 0, text[-2000:]
+    assert "4 runs in 2 parallel processes, budget smoke" in text
+    for seed in (0, 1):
+        assert f"GAN (best-ring) seed {seed}: " in text and f"diffusion (T = 1000) seed {seed}: " in text
+    assert text.count("; 1 network evaluation per sample;") == 2  # counted: one forward pass of G
+    assert text.count("; 1000 network evaluations per sample;") == 2  # counted: T passes of the denoiser
+    assert "evals/sample" in text and "means over seeds 0, 1" in text
+    rc, text = bench("--seeds", "0", "--steps", "0")
+    assert rc == 2 and "--steps must be a positive integer" in text
