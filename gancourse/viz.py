@@ -33,6 +33,10 @@ LABELS = {
 DEFAULT_PANELS = (("loss_D", "loss_G"), ("D_x", "D_G_z"))
 
 REAL, FAKE = "C0", "C1"  # the colours of real and generated data in every chapter
+# Blue and orange stay apart for readers with red-green or blue-yellow colour blindness
+# (tests/test_viz.py simulates it); the curves of one panel of plot_history differ in line
+# style too, since a third colour of the default cycle (green) looks like orange to some.
+LINESTYLES = ("-", "--", "-.")
 STYLE = {"figure.dpi": 120, "axes.spines.top": False, "axes.spines.right": False}
 DESCRIPTION = "gancourse_description"  # an artist's words for describe_axes, e.g. show_grid's image
 
@@ -247,7 +251,8 @@ def plot_history(
 
     By default two panels: the losses :math:`\\mathcal L_D`, :math:`\\mathcal L_G`, and the
     mean discriminator outputs :math:`D(x)` and :math:`D(G(z))` (which meet at 1/2 at the
-    equilibrium of the original GAN); keys missing from ``history`` are skipped.
+    equilibrium of the original GAN); keys missing from ``history`` are skipped. The curves
+    of a panel differ in colour and in line style (solid, dashed, dash-dotted).
 
     Args:
         history: dict of equal-length lists, ``"step"`` plus e.g. ``"loss_D"``, ``"loss_G"``,
@@ -282,7 +287,7 @@ def plot_history(
     if len(axes) != len(panels):
         raise ValueError(f"{len(panels)} panels need {len(panels)} axes, got {len(axes)}")
     for ax, group in zip(axes, panels, strict=True):
-        for key in group:
+        for i, key in enumerate(group):
             values = np.asarray(history[key], dtype=float)
             steps = np.asarray(history.get("step", range(len(values))), dtype=float)
             if steps.shape != values.shape:
@@ -290,7 +295,8 @@ def plot_history(
                     f"history[{key!r}] has {values.size} values for {steps.size} steps"
                 )
             y = moving_average(values, smooth)
-            ax.plot(steps[len(steps) - len(y) :], y, label=LABELS.get(key, key))
+            linestyle = LINESTYLES[i % len(LINESTYLES)]
+            ax.plot(steps[len(steps) - len(y) :], y, linestyle=linestyle, label=LABELS.get(key, key))
         ax.set_xlabel("generator step")
         ax.legend()
     return axes

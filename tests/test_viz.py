@@ -263,3 +263,55 @@ def test_decision_grid_gives_a_critics_raw_scores_when_asked():
     assert np.allclose(F, 3 * X1 - X2 + 0.5, atol=1e-6)  # unbounded, not squashed into (0, 1)
     _, _, D = viz.decision_grid(critic, (-2, 2), (-1, 1), resolution=7)
     assert np.allclose(D, 1 / (1 + np.exp(-F)), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- colour blindness
+
+# Machado, Oliveira and Fernandes (2009): full protanopia, deuteranopia and tritanopia as
+# matrices on linear RGB (each row sums to 1: white and greys look the same to everyone).
+COLOUR_BLINDNESS = {
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+}  # fmt: skip
+APART = 20.0  # CIELAB distance between two colours that nobody confuses at a glance
+
+
+def seen_apart(a, b, vision: str | None = None) -> float:
+    """The CIELAB distance (CIE76) between colours ``a`` and ``b`` as ``vision`` sees them."""
+    import matplotlib.colors as mcolors
+
+    def lab(colour):
+        c = np.asarray(mcolors.to_rgb(colour))
+        rgb = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)  # linear RGB
+        if vision is not None:
+            rgb = np.clip(np.asarray(COLOUR_BLINDNESS[vision]) @ rgb, 0, 1)
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
+        t = xyz / np.array([0.95047, 1.0, 1.08883])  # D65 white
+        f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    return float(np.linalg.norm(lab(a) - lab(b)))
+
+
+def test_the_simulation_confuses_red_and_green_as_colour_blind_readers_do():
+    for matrix in COLOUR_BLINDNESS.values():
+        np.testing.assert_allclose(np.sum(matrix, axis=1), 1, atol=1e-5)
+    assert seen_apart("tab:red", "tab:green") > 100  # far apart to normal vision
+    assert seen_apart("tab:red", "tab:green", "deuteranopia") < APART / 2
+    assert seen_apart("tab:orange", "tab:green", "protanopia") < APART / 2
+
+
+@pytest.mark.parametrize("vision", [None, *COLOUR_BLINDNESS])
+def test_real_and_generated_stay_apart_for_colour_blind_readers(vision):
+    assert seen_apart(viz.REAL, viz.FAKE, vision) > 3 * APART
+
+
+def test_the_curves_of_a_panel_differ_by_more_than_colour():
+    history = {"step": [1, 2, 3], "D_x": [0.6, 0.5, 0.5], "D_G_z": [0.3, 0.4, 0.5], "D_G_z_after": [0.35, 0.45, 0.5]}
+    (ax,) = viz.plot_history(history, keys=[["D_x", "D_G_z", "D_G_z_after"]])
+    lines = ax.get_lines()
+    for i, a in enumerate(lines):
+        for b in lines[i + 1 :]:
+            by_colour = min(seen_apart(a.get_color(), b.get_color(), v) for v in COLOUR_BLINDNESS)
+            assert a.get_linestyle() != b.get_linestyle() or by_colour > APART, (a.get_label(), b.get_label())
