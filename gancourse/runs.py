@@ -322,9 +322,10 @@ def run(
     forward pass on the first batch (:func:`gancourse.train.check_first_batch`); a refused
     start leaves the folder as it found it. A folder holding only the ``config.json`` of a
     start that stopped before its first checkpoint takes a new run without ``force``, and a
-    folder holding run files but no run's ``config.json`` is refused even with ``force``. Unless the configuration
-    sets ``checkpoint_every`` (0: only at the end), a checkpoint is written every 5 % of the
-    steps, so an interrupted run loses at most that much; ``download`` as in :func:`build`.
+    folder holding run files but no run's ``config.json`` is refused even with ``force``.
+    Unless the configuration sets ``checkpoint_every`` (0: only at the end), a checkpoint is
+    written every 5 % of the steps, so an interrupted run loses at most that much;
+    ``download`` as in :func:`build`.
 
     Under ``torchrun`` (see :mod:`gancourse.distributed`) every rank trains and rank 0 alone
     checks and writes the folder; a refusal is reported by rank 0 and ends every rank.
