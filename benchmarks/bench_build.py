@@ -79,17 +79,12 @@ def run_alone(notebook: Path, budget: str, timeout: int = 3600) -> float:
     import nbformat
     from nbclient import NotebookClient
 
-    env = {"GANCOURSE_BUDGET": budget, "GANCOURSE_SITE": "0"}
-    before = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        nb = nbformat.read(notebook, as_version=4)
-        t0 = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
-        return time.perf_counter() - t0
-    finally:
-        for key, value in before.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"} | {"GANCOURSE_BUDGET": budget, "GANCOURSE_SITE": "0"}
+    nb = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}})
+    t0 = time.perf_counter()
+    client.execute(env=env)
+    return time.perf_counter() - t0
 
 
 def provenance() -> dict:

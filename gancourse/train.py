@@ -598,13 +598,24 @@ class TrainingState:
             "D": D.state_dict(),
             "opt_G": self.opt_G.state_dict(),
             "opt_D": self.opt_D.state_dict(),
-            "rng": self.rng.get_state(),
-            **({"device_rng": self.device_rng.get_state()} if self.device_rng is not None else {}),
+            **self.random_state(),
             "world_size": self.world.size,
-            "batches": self.batches.state_dict(),
             "history": self.history,
             **({"run": self.run} if self.run is not None else {}),
         }
+
+    def random_state(self) -> dict:
+        """Where the random streams and the data order stand: ``rng``, ``device_rng`` (on an
+        accelerator) and ``batches``, as :meth:`state_dict` holds them."""
+        device = {"device_rng": self.device_rng.get_state()} if self.device_rng is not None else {}
+        return {"rng": self.rng.get_state(), **device, "batches": self.batches.state_dict()}
+
+    def set_random_state(self, state: dict) -> None:
+        """Put the random streams and the data order back where :meth:`random_state` found them."""
+        self.rng.set_state(state["rng"])
+        if self.device_rng is not None and "device_rng" in state:
+            self.device_rng.set_state(state["device_rng"])
+        self.batches.load_state_dict(state["batches"])
 
     def save(self, path: Path) -> None:
         """Write :meth:`state_dict` to ``path`` (atomically, checksummed): the last good checkpoint.
@@ -643,10 +654,7 @@ class TrainingState:
         D.load_state_dict(state["D"])
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
-        self.rng.set_state(state["rng"])
-        if self.device_rng is not None and "device_rng" in state:
-            self.device_rng.set_state(state["device_rng"])
-        self.batches.load_state_dict(state["batches"])
+        self.set_random_state(state)
         self.step = int(state["step"])
         saved = state["history"]
         n = len(saved["step"])  # checkpoints older than a history key have no column for it
@@ -970,9 +978,7 @@ def check_first_batch(state: TrainingState) -> None:
     course's samplers, drawing from the run's random stream, draw the same batch again).
     """
     G, D = (copy.deepcopy(distributed.bare(m)) for m in (state.G, state.D))
-    rng = state.rng.get_state()
-    device_rng = None if state.device_rng is None else state.device_rng.get_state()
-    batches = {"perm": state.batches.perm.clone(), "pos": state.batches.pos}
+    before = state.random_state()
     try:
         with torch.no_grad():
             x_real = state.batches.next()
@@ -985,10 +991,7 @@ def check_first_batch(state: TrainingState) -> None:
             outputs = {"G's samples": x_fake, "D's outputs on the real batch": D(x_real),
                        "D's outputs on G's samples": D(x_fake)}  # fmt: skip
     finally:
-        state.rng.set_state(rng)
-        if device_rng is not None:
-            state.device_rng.set_state(device_rng)
-        state.batches.perm, state.batches.pos = batches["perm"], batches["pos"]
+        state.set_random_state(before)
     for name, x in outputs.items():
         if not torch.isfinite(x).all():
             raise ValueError(
