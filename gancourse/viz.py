@@ -229,6 +229,38 @@ def plot_density_1d(x, densities: Mapping[str, object], ax: Axes | None = None) 
     return ax
 
 
+# Line styles that tell curves apart without their colours (WCAG 1.4.1: colour is not the
+# only cue): solid, dotted, dash-dot, dashed, dealt out in turn by vary_line_styles.
+LINE_CUES = ("-", ":", "-.", "--")
+
+
+def vary_line_styles(ax: Axes, styles: Sequence[str] = LINE_CUES) -> Axes:
+    """Give the curves of ``ax`` a line style each, in turn from ``styles``, so that they differ
+    by more than colour: for a reader who does not tell the colours apart, and on paper.
+
+    A line drawn as markers only stays so; the legend, if ``ax`` has one, follows. E.g. after
+    ``plot_density_1d(x, {"$p_{data}$": ..., "$p_g$": ..., "$D^*$": ...}, ax=ax)``, the three
+    curves are solid, dotted and dash-dot.
+
+    Returns:
+        The Axes.
+
+    Introduced in chapter 3.
+    """
+    from matplotlib.lines import Line2D
+
+    curves = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "none", "", " ")]
+    for i, line in enumerate(curves):
+        line.set_linestyle(styles[i % len(styles)])
+    legend = ax.get_legend()
+    if legend is not None:  # its handles are copies, made when it was drawn
+        style_of = {line.get_label(): line.get_linestyle() for line in curves}
+        for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=False):
+            if isinstance(handle, Line2D) and text.get_text() in style_of:
+                handle.set_linestyle(style_of[text.get_text()])
+    return ax
+
+
 def moving_average(values, window: int) -> np.ndarray:
     """Mean of each run of ``window`` consecutive values: length ``len(values) - window + 1``.
 

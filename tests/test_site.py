@@ -112,6 +112,11 @@ TOO_WIDE = """(limit) => {
 }"""
 # every page a reader can reach: the book's, and Sphinx's index, search page and index of proofs
 SITE_PAGES = [*PAGES, "genindex", "search", "prf-prf"]
+# The theme's light/dark switch (pydata-sphinx-theme) keeps the reader's choice in localStorage,
+# "mode" (light, dark or auto) and "theme" (what auto resolved to), and its script applies it as
+# <html data-theme> while the page loads; the dark run stores "dark" before the page opens.
+THEMES = ["light", "dark"]
+DARK_MODE = 'localStorage.setItem("mode", "dark"); localStorage.setItem("theme", "dark");'
 
 
 def axe_script() -> Path:
@@ -377,11 +382,20 @@ def test_the_which_is_real_quiz_reveals_each_answer_on_click(site_html, desktop,
     assert not desktop.problems, f"{name}: " + "\n".join(desktop.problems)
 
 
+@pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("name", SITE_PAGES)
-def test_page_meets_wcag_2_1_aa_as_axe_core_checks_it(name, desktop):
-    """axe-core finds no violation of WCAG 2.0/2.1 A or AA on the page, once its math is typeset."""
+def test_page_meets_wcag_2_1_aa_as_axe_core_checks_it(name, theme, desktop, screenshots):
+    """axe-core finds no violation of WCAG 2.0/2.1 A or AA on the page, once its math is typeset,
+    in the theme's light colours and in its dark ones (every page: the two differ in style
+    sheets only, but which of their rules apply depends on what the page holds)."""
+    if theme == "dark":
+        desktop.page.add_init_script(DARK_MODE)
     page = desktop.open(f"{name}.html")
     page.evaluate(MATH_TYPESET)
+    shown = page.evaluate("document.documentElement.dataset.theme")
+    assert shown == theme, f"{name}: the page shows the {shown!r} theme, not {theme!r}"
+    if theme == "dark" and name == "chapters/03_optimal_discriminator":  # admonitions, proofs, sliders
+        page.screenshot(path=screenshots / "chapter-dark.png")
     assert not desktop.problems, f"{name}: " + "\n".join(desktop.problems)
     # (axe-core itself then reads the style sheets and resolves the theme's @import against
     # the page instead of the sheet: a 404 for /basic.css that is not the site's)

@@ -315,3 +315,30 @@ def test_the_curves_of_a_panel_differ_by_more_than_colour():
         for b in lines[i + 1 :]:
             by_colour = min(seen_apart(a.get_color(), b.get_color(), v) for v in COLOUR_BLINDNESS)
             assert a.get_linestyle() != b.get_linestyle() or by_colour > APART, (a.get_label(), b.get_label())
+
+
+def test_vary_line_styles_gives_each_curve_its_own_style_and_the_legend_follows():
+    x = np.linspace(-3, 3, 61)
+    curves = {name: np.exp(-((x - shift) ** 2) / 2) for shift, name in enumerate("abcde")}
+    ax = viz.plot_density_1d(x, curves)  # draws its legend before the styles change
+    ax.plot([0.0], [0.2], "o", label="a marker")
+    assert viz.vary_line_styles(ax) is ax
+    lines = ax.get_lines()
+    styles = [line.get_linestyle() for line in lines[:5]]
+    assert styles == ["-", ":", "-.", "--", "-"]  # in turn, from the first again after four
+    assert len(set(viz.LINE_CUES)) == len(viz.LINE_CUES)
+    assert lines[5].get_linestyle() == "None"  # markers only: no line is added
+    assert [h.get_linestyle() for h in ax.get_legend().legend_handles] == styles
+
+
+def test_density_curves_with_varied_styles_differ_by_more_than_colour():
+    """Chapter 3's p_data, p_g and D*: the default colours C0, C1, C2 (orange and green look
+    alike to a protanope), told apart by their line styles."""
+    x = np.linspace(-3, 3, 61)
+    ax = viz.plot_density_1d(x, {"p_data": np.exp(-(x**2)), "p_g": np.exp(-((x - 1) ** 2)), "D*": 0.5 + 0 * x})
+    viz.vary_line_styles(ax)
+    lines = ax.get_lines()
+    for i, a in enumerate(lines):
+        for b in lines[i + 1 :]:
+            by_colour = min(seen_apart(a.get_color(), b.get_color(), v) for v in COLOUR_BLINDNESS)
+            assert a.get_linestyle() != b.get_linestyle() or by_colour > APART, (a.get_label(), b.get_label())
