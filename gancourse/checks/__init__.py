@@ -41,17 +41,17 @@ one, and the module that uses it names it. Each module's docstring lists its ref
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["Case", "Check", "CheckFailed", "call", "compare", "f64", "fail", "judge", "pair", "passed", "run", "to_float", "to_tensor", "tolerance"]  # fmt: skip
+__all__ = ["Case", "Check", "CheckFailed", "call", "compare", "f64", "fail", "judge", "pair", "passed", "run", "to_float", "to_tensor", "tolerance", "weights"]  # fmt: skip
 
 f64 = torch.float64  # the checks compute their references in double precision
 FLOAT32_RTOL, FLOAT32_ATOL = 1e-5, 1e-6  # the least tolerance for an answer in float32
@@ -127,6 +127,11 @@ def tolerance(got, rtol: float, atol: float) -> tuple[float, float]:
     return (max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_ATOL)) if low else (rtol, atol)
 
 
+def weights(module: nn.Module) -> torch.Tensor:
+    """All of a network's parameters, detached, in one flat tensor."""
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
 def _close(a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float) -> bool:
     return a.shape == b.shape and bool(torch.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False))
 
@@ -198,12 +203,9 @@ def judge(task: str, case: Case, got) -> torch.Tensor | float:
         fail(task, f"{case.label} {problem}")
     if case.finite and torch.isnan(tensor).any():
         fail(task, f"{case.label} returned nan. {case.finite}")
-    if case.scalar:
-        value = to_float(task, tensor, what)
-        compare(task, case.label, tensor.reshape(()), case.want, case.mistakes, rtol, atol, case.says)  # float64: rtol stays
-        return value
-    compare(task, case.label, tensor, case.want, case.mistakes, rtol, atol, case.says)
-    return tensor
+    value = to_float(task, tensor, what) if case.scalar else tensor  # a scalar compared in float64: rtol stays
+    compare(task, case.label, tensor.reshape(()) if case.scalar else tensor, case.want, case.mistakes, rtol, atol, case.says)
+    return value
 
 
 def call(task: str, case: Case, fn: Callable, hints: Mapping[str, str] | None = None, mistakes: Mapping = None):  # fmt: skip
@@ -327,8 +329,8 @@ class Check:
 
     def _run(self, fn: Callable, case: Case):
         state = torch.get_rng_state()  # the mistakes draw the random numbers that the student's call draws
-        made = {m: _made(f, case, state, self.play) if callable(f) else f for m, f in {**case.mistakes, **self.mistakes}.items()}
-        want = _made(self.reference, case, state, self.play)() if case.want is None else case.want  # parts: None, not compared
+        made = {m: cache(partial(_made, f, case, state, self.play)) if callable(f) else f for m, f in {**case.mistakes, **self.mistakes}.items()}  # fmt: skip
+        want = _made(self.reference, case, state, self.play) if case.want is None else case.want  # parts: None, not compared
         case = replace(case, want=want, mistakes=made, dtype=case.dtype or self.dtype)
         if self.play is not None:
             got = self.play(fn, case)
@@ -348,29 +350,21 @@ class Check:
             part = replace(part, label=part.label.format(label=case.label), what=part.what.format(label=case.label))
         else:
             part = replace(case, label=f"{part} on {case.label}", what=part)
-        tried = [(m, _part(v, i, got)) for m, v in made.items()] + [(m, _part(v, i)) for m, v in made.items()]
+        tried = [(m, partial(_part, v, i, got)) for m, v in made.items()] + [(m, partial(_part, v, i)) for m, v in made.items()]
         return replace(part, want=case.want[i], mistakes=tried)
 
 
-def _made(mistake: Callable, case: Case, state: torch.Tensor, play: Callable | None = None) -> Callable:
-    """A function of no arguments: ``mistake`` on copies of ``case``'s arguments (or played), from the random ``state``."""
-
-    def made():
-        with torch.random.fork_rng(devices=[]):
-            torch.set_rng_state(state)
-            if play is not None:
-                return play(mistake, case)
-            return mistake(*[_copy(a) for a in case.args], **{k: _copy(v) for k, v in case.kwargs.items()})
-
-    return functools.cache(made)
+def _made(mistake: Callable, case: Case, state: torch.Tensor, play: Callable | None = None):
+    """What ``mistake`` makes of copies of ``case``'s arguments (or played), from the random ``state``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.set_rng_state(state)
+        if play is not None:
+            return play(mistake, case)
+        return mistake(*[_copy(a) for a in case.args], **{k: _copy(v) for k, v in case.kwargs.items()})
 
 
-def _part(value, i: int, got: tuple | None = None) -> Callable:
+def _part(value, i: int, got: tuple | None = None):
     """Part ``i`` of a mistake's results; with ``got``, only if its other parts are the student's too."""
-
-    def part():
-        made = value() if callable(value) else value
-        others = [(to_tensor("", g), v) for j, (g, v) in enumerate(zip(got or (), made, strict=False)) if j != i]
-        return made[i] if all(_reproduces(g, v) for g, v in others) else None
-
-    return part
+    made = value() if callable(value) else value
+    others = [(to_tensor("", g), v) for j, (g, v) in enumerate(zip(got or (), made, strict=False)) if j != i]
+    return made[i] if all(_reproduces(g, v) for g, v in others) else None

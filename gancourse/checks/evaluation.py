@@ -41,12 +41,11 @@ def _trace_sqrt_product(cov_a: torch.Tensor, cov_b: torch.Tensor) -> torch.Tenso
     return eigenvalues.sqrt().sum()
 
 
-def _frechet(mu_a, cov_a, mu_b, cov_b) -> torch.Tensor:
-    return (mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * _trace_sqrt_product(cov_a, cov_b)  # fmt: skip
-
-
-def _frechet_features(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return _frechet(a.mean(0), _cov(a), b.mean(0), _cov(b))
+def _frechet(mu_a, cov_a, mu_b, cov_b, mean=None, trace=None, factor=2.0) -> torch.Tensor:
+    """d²; for a mistake, with a part replaced: ``mean`` for ||μa - μb||², ``trace`` for Tr (Σa Σb)^{1/2}."""
+    mean = (mu_a - mu_b).pow(2).sum() if mean is None else mean
+    trace = _trace_sqrt_product(cov_a, cov_b) if trace is None else trace
+    return mean + cov_a.trace() + cov_b.trace() - factor * trace
 
 
 def _distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -71,9 +70,6 @@ def _fraction_inside(points, centres, radii, strict=False, squared=False, every=
 
 def _generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-_LINE = torch.tensor([0.0, 1.0, 3.0, 6.0, 10.0], dtype=f64)[:, None]
 
 
 def _random_covariance(d: int, gen: torch.Generator) -> torch.Tensor:
@@ -141,17 +137,10 @@ sqrtm_psd = Check(
 
 
 # --------------------------------------------------------------------------- Task 3
-def _d2(mu_a, cov_a, mu_b, cov_b, mean=None, trace=None, factor=2.0):
-    """d² with a part replaced: ``mean`` for ||μa - μb||², ``trace`` for Tr (Σa Σb)^{1/2}."""
-    mean = (mu_a - mu_b).pow(2).sum() if mean is None else mean
-    trace = _trace_sqrt_product(cov_a, cov_b) if trace is None else trace
-    return mean + cov_a.trace() + cov_b.trace() - factor * trace
-
-
-FACTOR_2 = partial(_d2, factor=1.0)
+FACTOR_2 = partial(_frechet, factor=1.0)
 SQUARE_ROOT = "That is the square root of d²; the Fréchet distance of FID is the squared distance d², no square root."
-NORM = lambda mu_a, cov_a, mu_b, cov_b: _d2(mu_a, cov_a, mu_b, cov_b, mean=(mu_a - mu_b).norm())  # noqa: E731
-NO_ROOT_TERM = partial(_d2, factor=0.0)
+NORM = lambda mu_a, cov_a, mu_b, cov_b: _frechet(mu_a, cov_a, mu_b, cov_b, mean=(mu_a - mu_b).norm())  # noqa: E731
+NO_ROOT_TERM = partial(_frechet, factor=0.0)
 MEAN_ONLY = "That is only the mean term; add the covariance term."
 _one, _var = (lambda v: torch.tensor([v], dtype=f64)), (lambda v: torch.tensor([[v]], dtype=f64))
 _A_DIAG, _B_DIAG = torch.tensor([1.0, 4.0, 9.0], dtype=f64), torch.tensor([4.0, 4.0, 1.0], dtype=f64)
@@ -187,12 +176,12 @@ frechet_distance = Check(
         SQUARE_ROOT: lambda *args: _frechet(*args).sqrt(),
         "The mean term is the *squared* norm ||μa - μb||².": NORM,
         "(Σa Σb)^{1/2} is not Σa^{1/2} Σb^{1/2} unless the two commute; take the square root of Σa^{1/2} Σb Σa^{1/2}.":
-            lambda mu_a, cov_a, mu_b, cov_b: _d2(mu_a, cov_a, mu_b, cov_b, trace=(_rebuilt(cov_a) @ _rebuilt(cov_b)).trace()),
+            lambda mu_a, cov_a, mu_b, cov_b: _frechet(mu_a, cov_a, mu_b, cov_b, trace=(_rebuilt(cov_a) @ _rebuilt(cov_b)).trace()),
         "That takes the square root of each entry of Σa Σb; the trace term needs the matrix square root.":
-            lambda mu_a, cov_a, mu_b, cov_b: _d2(mu_a, cov_a, mu_b, cov_b, trace=(cov_a @ cov_b).sqrt().trace()),
+            lambda mu_a, cov_a, mu_b, cov_b: _frechet(mu_a, cov_a, mu_b, cov_b, trace=(cov_a @ cov_b).sqrt().trace()),
         "Σa Σb is not symmetric, and eigh (or your sqrtm_psd) reads only one triangle of it: take the square root of "
         "the symmetric Σa^{1/2} Σb Σa^{1/2}, which has the same eigenvalues.":
-            lambda mu_a, cov_a, mu_b, cov_b: _d2(mu_a, cov_a, mu_b, cov_b, trace=torch.linalg.eigvalsh(cov_a @ cov_b).clamp(min=0).sqrt().sum()),
+            lambda mu_a, cov_a, mu_b, cov_b: _frechet(mu_a, cov_a, mu_b, cov_b, trace=torch.linalg.eigvalsh(cov_a @ cov_b).clamp(min=0).sqrt().sum()),
         "The covariance term is Tr(Σa + Σb - 2 (Σa Σb)^{1/2}): did you leave out the square-root term?": NO_ROOT_TERM,
         MEAN_ONLY: lambda mu_a, cov_a, mu_b, cov_b: (mu_a - mu_b).pow(2).sum(),
     }, report=lambda r: f"the closed forms and Tr (Σa Σb)^(1/2) from torch.linalg.eigvals agree (N(0, 4) vs N(3, 1): {r[0]:.4g})",
@@ -204,7 +193,8 @@ def _floor(features, n, generator, sets=lambda perm, n: (perm[:n], perm[n : 2 * 
     """The Fréchet distance between the rows ``sets(perm, n)`` of ``features``, ``perm`` drawn
     from ``generator`` unless given."""
     perm = torch.randperm(len(features), generator=generator) if perm is None else perm
-    return _frechet_features(*(features[rows] for rows in sets(perm, n)))
+    a, b = (features[rows] for rows in sets(perm, n))
+    return _frechet(a.mean(0), _cov(a), b.mean(0), _cov(b))
 
 
 _MIX4 = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.5, 1.0, 0.0, 0.0], [0.0, -0.4, 0.7, 0.0], [0.2, 0.0, 0.3, 1.5]], dtype=f64)
@@ -238,6 +228,8 @@ def _sorted_distances(x):
     return _distances(x, x).sort(dim=1).values  # column 0: the point itself
 
 
+_LINE = torch.tensor([0.0, 1.0, 3.0, 6.0, 10.0], dtype=f64)[:, None]
+
 kth_neighbour_radii = Check(
     "kth_neighbour_radii", doc="``fn(x, k)`` -> for each row of ``x`` (N, d), the distance to its k-th nearest neighbour among the other rows.",
     reference=_radii, cases=[
@@ -266,12 +258,12 @@ def _both(inside):
     return lambda real, fake, k: (inside(fake, real, k), inside(real, fake, k))
 
 
-def _way(radius=_radii, **how):
+def _way(radius=lambda centres, points, k: _radii(centres, k), **how):
     """The fraction inside, with the balls' radii from ``radius(centres, points, k)``, compared as ``how`` says."""
     return _both(lambda points, centres, k: _fraction_inside(points, centres, radius(centres, points, k), **how))
 
 
-_reference = _way(lambda centres, points, k: _radii(centres, k))
+_reference = _way()
 _gen7 = _generator(7)
 
 precision_recall = Check(
@@ -292,9 +284,9 @@ precision_recall = Check(
             lambda real, fake, k: (_fraction_inside(fake, fake, _radii(fake, k)), _reference(real, fake, k)[1]),
         "That is the fraction of real samples inside their own manifold (always 1): test them against the generated balls.":
             lambda real, fake, k: (_reference(real, fake, k)[0], _fraction_inside(real, real, _radii(real, k))),
-        "A point on a ball's boundary is inside it: compare with <=, not <.": _way(lambda c, p, k: _radii(c, k), strict=True),
-        "Compare distances with the radii, not squared distances.": _way(lambda c, p, k: _radii(c, k), squared=True),
-        "A point is inside the manifold if it lies in *at least one* ball (any), not in all of them.": _way(lambda c, p, k: _radii(c, k), every=True),
+        "A point on a ball's boundary is inside it: compare with <=, not <.": _way(strict=True),
+        "Compare distances with the radii, not squared distances.": _way(squared=True),
+        "A point is inside the manifold if it lies in *at least one* ball (any), not in all of them.": _way(every=True),
         "Each ball has the radius of its own centre (its k-th neighbour among the centres' set), not the radius of the point being tested.":
             _both(lambda points, centres, k: (_distances(points, centres).min(dim=1).values <= _radii(points, k)).double().mean().item()),
         "The radii were counted with the point itself as a neighbour: the k-th neighbour excludes the point.":

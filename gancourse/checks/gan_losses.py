@@ -23,21 +23,15 @@ SUM = "That is the sum; the loss is the mean over the batch."
 BASE_10 = "That is log base 10; use torch.log."
 
 
-def _random_outputs():
-    """64 predictions in (0.02, 0.98) and random labels."""
-    gen = torch.Generator().manual_seed(1)
-    y_hat = 0.02 + 0.96 * torch.rand(64, dtype=f64, generator=gen)
-    y = torch.randint(0, 2, (64,), generator=gen).to(f64)
-    return y_hat, y
-
-
 def lecture_batch():
     """D's outputs on the worked example: (D(x) on 16 real samples, D(G(z)) on 16 fakes)."""
     return torch.full((16,), 0.9, dtype=f64), torch.full((16,), 0.2, dtype=f64)
 
 
 _loss = partial(Case, scalar=True, what="the result")  # a case whose answer is one number, a loss
-(_real, _fake), (_y_hat, _y) = lecture_batch(), _random_outputs()
+(_real, _fake), _gen = lecture_batch(), torch.Generator().manual_seed(1)
+_y_hat = 0.02 + 0.96 * torch.rand(64, dtype=f64, generator=_gen)  # 64 predictions in (0.02, 0.98)
+_y = torch.randint(0, 2, (64,), generator=_gen).to(f64)  # and random labels
 
 
 def _d_loss(d_real, d_fake, real=1.0, fake=0.0):

@@ -29,13 +29,9 @@ TARGET_MODES, TARGET_HIGH_QUALITY = 7, 0.25
 SEEDS = (0, 1)
 
 
-def steps() -> tuple[int, int]:
-    """Training steps for the remedy check at the current budget: (main phase, slow phase at lr/10)."""
-    return budget.choose(smoke=(1_000, 300), book=(3_000, 1_000), full=(10_000, 3_000))
-
-
-def _sample_sets():
-    """Point sets with known scores: a perfect sampler, one mode, points between modes, a far blur."""
+def _cases(coverage: bool) -> list[Case]:
+    """A case for each point set with known scores: a perfect sampler, one mode, points between modes,
+    a far blur; between the modes, two modes are equally near: no index compared there."""
     ring = data.ring()
     gen = torch.Generator().manual_seed(5)
     perfect = ring.sample(2_500, generator=gen).to(f64)
@@ -44,7 +40,11 @@ def _sample_sets():
     blur = 1.5 * torch.randn(2_000, 2, dtype=f64, generator=gen)  # far from the ring, mostly
     mixed = torch.cat([perfect[:300], one_mode[:200], between, blur[:300]])
     sets = {"perfect sampler": perfect, "one mode": one_mode, "between the modes": between, "a wide blur": blur, "a mixture of those": mixed}  # fmt: skip
-    return ring.centers.to(f64), ring.std, sets
+    centers, std = ring.centers.to(f64), ring.std
+    if coverage:
+        return [Case(name, (samples, centers, std), scalar=True) for name, samples in sets.items()]
+    return [Case(name, (samples, centers), rtol=1e-5, atol=1e-7,
+                 want=(None, _nearest(samples, centers)[1]) if name == "between the modes" else None) for name, samples in sets.items()]  # fmt: skip
 
 
 def _nearest(samples, centers):
@@ -52,15 +52,6 @@ def _nearest(samples, centers):
     squared = ((samples[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
     distance, index = squared.sqrt().min(dim=1)
     return index, distance, squared
-
-
-def _cases(coverage: bool) -> list[Case]:
-    """A case for each point set; between the modes, two modes are equally near: no index compared there."""
-    centers, std, sets = _sample_sets()
-    if coverage:
-        return [Case(name, (samples, centers, std), scalar=True) for name, samples in sets.items()]
-    return [Case(name, (samples, centers), rtol=1e-5, atol=1e-7,
-                 want=(None, _nearest(samples, centers)[1]) if name == "between the modes" else None) for name, samples in sets.items()]  # fmt: skip
 
 
 nearest_mode = Check(
@@ -120,7 +111,7 @@ def remedy(fn) -> list[tuple[torch.Tensor, metrics.ModeCoverage]]:
     if "steps" in settings or "steps" in settings.get("train", {}):
         fail(task, "the number of steps is set by the check (by the budget); change how the GAN trains, not how long")  # fmt: skip
     overrides = {**settings, "train": {**COLLAPSING["train"], **settings.get("train", {})}}
-    main, slow = steps()
+    main, slow = budget.choose(smoke=(1_000, 300), book=(3_000, 1_000), full=(10_000, 3_000))  # then at lr/10
     scores = []
     for seed in SEEDS:
         try:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import data, models, runs, train
-from . import Case, Check, fail, pair, passed, to_float
+from . import Case, Check, fail, pair, passed, to_float, weights
 
 BATCH = 64
 WRONG_STEP = "are not those of a correct step"  # what the message says of wrong weights
@@ -48,10 +48,6 @@ def _state(loss_seed: int = 0) -> tuple[train.TrainingState, torch.Tensor, torch
     return state, x_real, G(state.noise())
 
 
-def _weights(module: torch.nn.Module) -> torch.Tensor:
-    return torch.cat([p.detach().flatten() for p in module.parameters()])
-
-
 def _bce(logits: torch.Tensor, label: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
 
@@ -60,42 +56,21 @@ def _d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return _bce(real, 1.0) + _bce(fake, 0.0)
 
 
-def _stale_gradients(module: torch.nn.Module) -> None:
-    """Gradients left over from an earlier backward pass, which a correct step clears first."""
-    for p in module.parameters():
-        p.grad = torch.full_like(p, 0.5)
+def _step(player: str, loss: Callable | None = None, zero_grad: bool = True) -> Callable:
+    """``update_D`` on ``loss(D(x), D(G(z)))``, the fakes detached, or ``update_G`` on ``loss(D(G(z)))``
+    (by default the non-saturating -log D(G(z))); a mistake unless the defaults."""
+    loss = loss or (_d_loss if player == "D" else lambda fake: _bce(fake, 1.0))
 
-
-def _d_step(loss: Callable = _d_loss, zero_grad: bool = True) -> Callable:
-    """``update_D`` on ``loss(D(x), D(G(z)))``, the fakes detached; a mistake unless the defaults."""
-
-    def update_D(state, x_real, x_fake):
+    def update(state, x, *fakes):  # D: (x_real, x_fake), the fakes detached; G: (x_fake,)
+        optimizer = getattr(state, f"opt_{player}")
         if zero_grad:
-            state.opt_D.zero_grad()
-        loss_D = loss(state.D(x_real), state.D(x_fake.detach()))
-        loss_D.backward()
-        state.opt_D.step()
-        return loss_D.detach()
+            optimizer.zero_grad()
+        value = loss(state.D(x), *[state.D(x_fake.detach()) for x_fake in fakes])
+        value.backward()
+        optimizer.step()
+        return value.detach()
 
-    return update_D
-
-
-def _g_loss(fake: torch.Tensor) -> torch.Tensor:
-    return _bce(fake, 1.0)  # the non-saturating loss -log D(G(z))
-
-
-def _g_step(loss: Callable = _g_loss, zero_grad: bool = True) -> Callable:
-    """``update_G`` on ``loss(D(G(z)))``; a mistake unless the defaults."""
-
-    def update_G(state, x_fake):
-        if zero_grad:
-            state.opt_G.zero_grad()
-        loss_G = loss(state.D(x_fake))
-        loss_G.backward()
-        state.opt_G.step()
-        return loss_G.detach()
-
-    return update_G
+    return update
 
 
 _WORDS = {  # what a step of each player must leave alone, and what it says when no gradient reached it
@@ -113,19 +88,19 @@ def _play(player: str, fn: Callable, case: Case) -> tuple[torch.Tensor, object]:
     gradients: (the player's weights after it, the loss it returned), once it left the other player alone."""
     state, x_real, x_fake = _state()
     (me, other), opt = (state.D, state.G) if player == "D" else (state.G, state.D), getattr(state, f"opt_{player}")
-    before, other_before = _weights(me), _weights(other)
-    _stale_gradients(state.D)
-    _stale_gradients(state.G)  # as after G's last step: a step of G's optimiser here would move G
+    before, other_before = weights(me), weights(other)
+    for p in [*state.D.parameters(), *state.G.parameters()]:  # left over from an earlier backward pass:
+        p.grad = torch.full_like(p, 0.5)  # a correct step clears them; a step of G's optimiser here would move G
     steps = _Counting(opt, "step")
     loss = fn(state, x_real, x_fake) if player == "D" else fn(state, x_fake)
     task, (changed_other, no_gradient) = f"update_{player}", _WORDS[player]
     if player == "D" and any(p.grad is not None and not torch.all(p.grad == 0.5) for p in state.G.parameters()):
         fail(task, "D's step sent gradients into G's weights: give D x_fake.detach(), so that G stays fixed.")  # fmt: skip
-    if not torch.equal(_weights(other), other_before):
+    if not torch.equal(weights(other), other_before):
         fail(task, changed_other)
-    if torch.equal(_weights(me), before):
+    if torch.equal(weights(me), before):
         fail(task, no_gradient if steps.count else f"{player}'s weights did not change: call state.opt_{player}.step() after the backward pass.")  # fmt: skip
-    return _weights(me), loss
+    return weights(me), loss
 
 
 def _step_parts(player: str) -> tuple[Case, Case]:
@@ -140,22 +115,22 @@ STALE = "The gradients of an earlier backward pass were added to this one: call 
 update_D = Check(
     "update_D", doc="""``fn(state, x_real, x_fake)``: one step of ``state.opt_D`` on
     :math:`\\mathrm{BCE}(D(x), 1) + \\mathrm{BCE}(D(G(z)), 0)`, returning that loss.""",
-    cases=[Case("update_D")], reference=_d_step(), play=partial(_play, "D"), parts=_step_parts("D"), mistakes={
-        STALE.format("D"): _d_step(zero_grad=False),
-        "D was trained on G's loss (its fakes labelled real): D labels real samples 1 and fakes 0.": _d_step(lambda real, fake: _bce(fake, 1.0)),
-        "The labels are swapped: real samples are labelled 1 and fakes 0.": _d_step(lambda real, fake: _bce(real, 0.0) + _bce(fake, 1.0)),
-        "Only the real half of the batch trained D; add the BCE of the fakes with label 0.": _d_step(lambda real, fake: _bce(real, 1.0)),
+    cases=[Case("update_D")], reference=_step("D"), play=partial(_play, "D"), parts=_step_parts("D"), mistakes={
+        STALE.format("D"): _step("D", zero_grad=False),
+        "D was trained on G's loss (its fakes labelled real): D labels real samples 1 and fakes 0.": _step("D", lambda real, fake: _bce(fake, 1.0)),
+        "The labels are swapped: real samples are labelled 1 and fakes 0.": _step("D", lambda real, fake: _bce(real, 0.0) + _bce(fake, 1.0)),
+        "Only the real half of the batch trained D; add the BCE of the fakes with label 0.": _step("D", lambda real, fake: _bce(real, 1.0)),
     }, report="one step of D's optimiser on BCE(D(x), 1) + BCE(D(G(z)), 0), G left alone",
 )  # fmt: skip
 
 update_G = Check(
     "update_G", doc="""``fn(state, x_fake)``: one step of ``state.opt_G`` on the non-saturating loss
     :math:`\\mathrm{BCE}(D(G(z)), 1) = -\\log D(G(z))`, returning that loss.""",
-    cases=[Case("update_G")], reference=_g_step(), play=partial(_play, "G"), parts=_step_parts("G"), mistakes={
-        STALE.format("G"): _g_step(zero_grad=False),
+    cases=[Case("update_G")], reference=_step("G"), play=partial(_play, "G"), parts=_step_parts("G"), mistakes={
+        STALE.format("G"): _step("G", zero_grad=False),
         "That is the saturating loss log(1 - D(G(z))); the non-saturating loss is -log D(G(z)) = BCE(D(G(z)), 1).":
-            _g_step(lambda fake: -_bce(fake, 0.0)),
-        "G was trained on D's loss for the fakes (label 0): it learned to look fake. G labels its fakes 1.": _g_step(lambda fake: _bce(fake, 0.0)),
+            _step("G", lambda fake: -_bce(fake, 0.0)),
+        "G was trained on D's loss for the fakes (label 0): it learned to look fake. G labels its fakes 1.": _step("G", lambda fake: _bce(fake, 0.0)),
     }, report="one step of G's optimiser on -log D(G(z)), D's weights untouched",
 )  # fmt: skip
 
@@ -175,11 +150,6 @@ class _Counting:
         if self.log is not None:
             self.log.append(self.mark)
         return result
-
-
-def _record_call(log: list, D, inputs, logits) -> None:
-    """A forward hook: log D's input and its logits."""
-    log.append((inputs[0].detach(), logits.detach()))
 
 
 def _last_losses(log: list, x_real: torch.Tensor) -> tuple[float, float] | None:
@@ -220,8 +190,8 @@ def train_step(fn) -> None:
         log = []  # D's calls and the optimisers' steps, in order
         reals, noises = _Counting(state.batches, "next"), _Counting(state, "noise")
         d_steps, g_steps = _Counting(state.opt_D, "step", log, "D"), _Counting(state.opt_G, "step", log, "G")
-        hook = state.D.register_forward_hook(partial(_record_call, log))
-        G_before = _weights(state.G)
+        hook = state.D.register_forward_hook(lambda D, inputs, logits, log=log: log.append((inputs[0].detach(), logits.detach())))
+        G_before = weights(state.G)
         try:
             result = fn(state, k)
         finally:
@@ -243,7 +213,7 @@ def train_step(fn) -> None:
         if (d_steps.count, g_steps.count) != (k, 1):
             fail(task, f"with k = {k}, D's optimiser stepped {d_steps.count} times and G's {g_steps.count} times; "
                        f"expected {k} and 1.")  # fmt: skip
-        if torch.equal(_weights(state.G), G_before):
+        if torch.equal(weights(state.G), G_before):
             fail(task, "G's weights did not change.")
     passed(task, "k steps of D on fresh real and fake batches, then one step of G (k = 1 and 3)")
 

@@ -1,9 +1,9 @@
 """Checks for assignment 3: transposed convolution by hand, on one image with one channel.
 
 References: PyTorch's ``F.conv_transpose2d`` and ``F.conv2d`` (and their matrices, which
-are what they make of every unit image), and two small examples computed by hand: the
-lecture's 2x2 input and 2x2 kernel with stride 1 (chapter 6), and a 2x2 input with a 3x3
-kernel and stride 2, whose 5x5 output has the centre pixel
+are what they make of every unit image), and the lecture's 2x2 input and 2x2 kernel with
+stride 1, computed by hand (chapter 6). The hand example, a 2x2 input with a 3x3 kernel and
+stride 2, has PyTorch's output; by hand, the centre pixel of that 5x5 output is
 :math:`x_{00}K_{22} + x_{01}K_{20} + x_{10}K_{02} + x_{11}K_{00} = 1 + 6 + 0 + 3 = 10`.
 
 Conventions are PyTorch's: ``conv2d`` is a cross-correlation and ``conv_transpose2d`` does not
@@ -20,31 +20,17 @@ import torch.nn.functional as F
 
 from . import Case, Check, compare, f64, passed, run
 
-# the lecture's example (chapter 6): stride 1, no padding
-LECTURE_X = [[1.0, 4.0], [0.0, 2.0]]
-LECTURE_K = [[2.0, 0.0], [1.0, 3.0]]
-LECTURE_Y = [[2.0, 8.0, 0.0], [1.0, 11.0, 12.0], [0.0, 2.0, 6.0]]
-
-# the hand example: a 2x2 input, a 3x3 kernel, stride 2
-HAND_X = [[1.0, 2.0], [-1.0, 3.0]]
-HAND_K = [[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0]]
-HAND_Y = [  # stride 2, padding 0, worked out stamp by stamp
-    [1.0, 2.0, 2.0, 4.0, 0.0],
-    [0.0, 1.0, -1.0, 2.0, -2.0],
-    [2.0, -2.0, 10.0, 6.0, 2.0],
-    [0.0, -1.0, 1.0, 3.0, -3.0],
-    [-3.0, 0.0, 8.0, 0.0, 3.0],
-]
+LECTURE_Y = [[2.0, 8.0, 0.0], [1.0, 11.0, 12.0], [0.0, 2.0, 6.0]]  # the lecture's output, stride 1, no padding
 
 
 def hand_example():
     """The hand example's input x (2, 2) and kernel K (3, 3), float64; use stride 2."""
-    return torch.tensor(HAND_X, dtype=f64), torch.tensor(HAND_K, dtype=f64)
+    return torch.tensor([[1.0, 2.0], [-1.0, 3.0]], dtype=f64), torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0]], dtype=f64)
 
 
 def lecture_example():
-    """The lecture's input x (2, 2) and kernel K (2, 2), float64; use stride 1."""
-    return torch.tensor(LECTURE_X, dtype=f64), torch.tensor(LECTURE_K, dtype=f64)
+    """The lecture's input x (2, 2) and kernel K (2, 2), float64; use stride 1 (chapter 6)."""
+    return torch.tensor([[1.0, 4.0], [0.0, 2.0]], dtype=f64), torch.tensor([[2.0, 0.0], [1.0, 3.0]], dtype=f64)
 
 
 # ----------------------------------------------------------------------------- references
@@ -59,26 +45,19 @@ def _settings():
             yield k, s, p, n
 
 
-def _conv_t(x, K, s, p):
-    return F.conv_transpose2d(x[None, None], K[None, None], stride=s, padding=p)[0, 0]
+def _on_image(op, x, K, s, p):
+    """``op`` (F.conv_transpose2d or F.conv2d) on one image x with one kernel K."""
+    return op(x[None, None], K[None, None], stride=s, padding=p)[0, 0]
 
 
-def _conv(z, K, s, p):
-    return F.conv2d(z[None, None], K[None, None], stride=s, padding=p)[0, 0]
-
-
-def _matrix_of(op, n: int) -> torch.Tensor:
-    """The matrix of a linear map of n x n images: column i*n + j is op(unit image at (i, j))."""
+def _matrix_of(op, K, n: int, s, p) -> torch.Tensor:
+    """The matrix of ``op`` with K on n x n images: column i*n + j is its image of the unit image at (i, j)."""
     units = torch.eye(n * n, dtype=f64).reshape(n * n, 1, n, n)
-    return op(units).reshape(n * n, -1).T.contiguous()
+    return op(units, K[None, None], stride=s, padding=p).reshape(n * n, -1).T.contiguous()
 
 
-def _t_matrix(K, n, s, p):
-    return _matrix_of(lambda e: F.conv_transpose2d(e, K[None, None], stride=s, padding=p), n)
-
-
-def _c_matrix(K, m, s, p):
-    return _matrix_of(lambda e: F.conv2d(e, K[None, None], stride=s, padding=p), m)
+_conv_t, _conv = partial(_on_image, F.conv_transpose2d), partial(_on_image, F.conv2d)
+_t_matrix, _c_matrix = partial(_matrix_of, F.conv_transpose2d), partial(_matrix_of, F.conv2d)
 
 
 def _random(gen, *shape):
@@ -123,11 +102,6 @@ def _conv_matrix(K, m, s, p, *, flip=False, offset=None, step=None, padded=True)
     return C
 
 
-def _column_major(T, n):
-    """T with its columns in column-major order of the input pixels (j * n + i)."""
-    return T[:, torch.arange(n * n).reshape(n, n).T.flatten()]
-
-
 def _keeps_float64(got) -> str | None:
     """A guard: a float64 answer must not come back in a lower precision."""
     if isinstance(got, torch.Tensor) and got.dtype in (torch.float16, torch.bfloat16, torch.float32):  # fmt: skip
@@ -155,14 +129,13 @@ output_size = Check(
 
 
 # ----------------------------------------------------------------------------- Task 2
-_HAND = torch.tensor(HAND_Y, dtype=f64)
 _gen3 = torch.Generator().manual_seed(3)
 
 conv_transpose2d_scatter = Check(
     "conv_transpose2d_scatter", doc="``fn(x, K, s, p)``: scatter :math:`Y[is + u, js + v] \\mathrel{+}= x_{ij} K_{uv}`, crop ``p`` from every side.",
-    reference=_conv_t, cases=[  # the hand values are PyTorch's (tests/test_transposed.py)
-        Case("conv_transpose2d_scatter on the hand example, stride 2", (*hand_example(), 2, 0), _HAND, guard=_keeps_float64),
-        Case("conv_transpose2d_scatter on the hand example, stride 2, padding 1", (*hand_example(), 2, 1), _HAND[1:-1, 1:-1], guard=_keeps_float64),
+    reference=_conv_t, cases=[  # the lecture's values are PyTorch's (tests/test_transposed.py)
+        Case("conv_transpose2d_scatter on the hand example, stride 2", (*hand_example(), 2, 0), guard=_keeps_float64),
+        Case("conv_transpose2d_scatter on the hand example, stride 2, padding 1", (*hand_example(), 2, 1), guard=_keeps_float64),
         Case("conv_transpose2d_scatter on the lecture's example, stride 1", (*lecture_example(), 1, 0), torch.tensor(LECTURE_Y, dtype=f64), guard=_keeps_float64),
     ] + [  # H != W: rows and columns apart
         Case(f"conv_transpose2d_scatter on a random {n}x{n + 1} input, k={k}, s={s}, p={p}", (_random(_gen3, n, n + 1), _random(_gen3, k, k), s, p),
@@ -196,10 +169,10 @@ conv_transpose2d_matrix = Check(
         for k, s, p, n in _settings()
     ], mistakes={
         "Column i*n + j belongs to input pixel (i, j), row-major like x.flatten(); yours are in column-major order.":
-            lambda K, n, s, p: _column_major(_t_matrix(K, n, s, p), n),
+            lambda K, n, s, p: _t_matrix(K, n, s, p)[:, torch.arange(n * n).reshape(n, n).T.flatten()],  # column j * n + i
         "The kernel is flipped: conv_transpose2d stamps K as it is.": lambda K, n, s, p: _t_matrix(K.flip(0, 1), n, s, p),
         "The stamps are s apart: column (i, j) holds K with its corner at (i*s, j*s), before the crop.":
-            lambda K, n, s, p: _matrix_of(lambda units: torch.stack([_scatter(u[0], K, s, p, step=1)[None] for u in units]), n),
+            partial(_matrix_of, lambda units, K, stride, padding: torch.stack([_scatter(u[0], K[0, 0], stride, padding, step=1)[None] for u in units])),
         "T has one row per *output* pixel and one column per input pixel, so that y.flatten() = T @ x.flatten(); yours is the "
         "other way round (that is the shape of the convolution's matrix C, or of T transposed).": lambda K, n, s, p: _t_matrix(K, n, s, p).T,
         "Those are the canvas's pixels: crop p from every side of each column's stamp.": lambda K, n, s, p: _t_matrix(K, n, s, 0),

@@ -21,7 +21,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from . import Case, Check, call, compare, f64, fail, judge, passed, to_float
+from . import Case, Check, call, compare, f64, fail, judge, passed, to_float, weights
 
 
 # ----------------------------------------------------------------------------- data
@@ -57,13 +57,6 @@ def linear_critic(d: int, norm: float, image: bool = False) -> nn.Module:
     return nn.Sequential(nn.Flatten(), layer) if image else layer
 
 
-def _mlp_critic() -> nn.Module:
-    with torch.random.fork_rng():
-        torch.manual_seed(11)
-        net = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))  # fmt: skip
-    return net.to(f64)
-
-
 # ----------------------------------------------------------------------------- helpers
 EPS_BROADCAST = ("eps of shape (N,) does not broadcast against the batch: reshape it to (N, 1, ..., 1), one 1 per "
                  "dimension of a sample, e.g. eps.reshape(-1, *[1] * (real.dim() - 1)).")
@@ -87,18 +80,18 @@ def _between(real, fake, eps):
     return e * real + (1 - e) * fake
 
 
-def _penalty(grads: torch.Tensor, lam: float) -> torch.Tensor:
-    norms = grads.flatten(start_dim=1).norm(dim=1)
-    return lam * ((norms - 1) ** 2).mean()
-
-
-def _gp(critic, real, fake, lam=10.0, eps=None, at=None, norm=None, value=None, mean_scores=False):
-    """The penalty with a part replaced: the points ``at(real, fake, eps)``, the ``norm`` of each
-    gradient, the ``value`` from the norms and lam, the gradient of the scores' mean."""
-    g = _gradients(critic, _between(real, fake, eps) if at is None else at(real, fake, eps))
-    g = g / len(g) if mean_scores else g
-    norms = g.flatten(start_dim=1).norm(dim=1) if norm is None else norm(g)
+def _penalty(grads: torch.Tensor, lam: float, norm=None, value=None) -> torch.Tensor:
+    """lam * mean (||g_i|| - 1)^2; for a mistake, with the ``norm`` of each gradient or the ``value``
+    from the norms and lam replaced."""
+    norms = grads.flatten(start_dim=1).norm(dim=1) if norm is None else norm(grads)
     return lam * ((norms - 1) ** 2).mean() if value is None else value(norms, lam)
+
+
+def _gp(critic, real, fake, lam=10.0, eps=None, at=None, mean_scores=False, **replaced):
+    """The penalty with a part replaced: the points ``at(real, fake, eps)``, the gradient of the
+    scores' mean, or a part of :func:`_penalty`."""
+    g = _gradients(critic, _between(real, fake, eps) if at is None else at(real, fake, eps))
+    return _penalty(g / len(g) if mean_scores else g, lam, **replaced)
 
 
 # ----------------------------------------------------------------------------- Task 1
@@ -172,10 +165,8 @@ interpolates = Check(
 
 # ----------------------------------------------------------------------------- Task 3
 def _drawn_eps(task: str, label: str, x_hat: torch.Tensor, real, fake) -> None:
-    """Fail unless x_hat lies on the segments from fake to real, at weights eps ~ U[0, 1], one per sample."""
-    if x_hat.shape != real.shape:
-        fail(task, f"{label}: the critic was called on a batch of shape {tuple(x_hat.shape)}; expected "
-                   f"{tuple(real.shape)}, one interpolate per sample.")  # fmt: skip
+    """Fail unless x_hat (of the batch's shape) lies on the segments from fake to real, at weights
+    eps ~ U[0, 1], one per sample."""
     direction = real - fake
     drawn = ((x_hat - fake) * direction).sum(dim=1) / direction.pow(2).sum(dim=1)
     if (x_hat - fake - drawn[:, None] * direction).abs().max().item() > 1e-6:
@@ -190,8 +181,11 @@ def _drawn_eps(task: str, label: str, x_hat: torch.Tensor, real, fake) -> None:
 
 
 _REAL, _FAKE, _EPS = penalty_batch()
+with torch.random.fork_rng():
+    torch.manual_seed(11)
+    _NET = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1)).to(f64)  # fmt: skip
 _gen5 = torch.Generator().manual_seed(5)
-_TANH = _mlp_critic(), torch.randn(8, 2, dtype=f64, generator=_gen5), 0.5 * torch.randn(8, 2, dtype=f64, generator=_gen5) + 1.0
+_TANH = _NET, torch.randn(8, 2, dtype=f64, generator=_gen5), 0.5 * torch.randn(8, 2, dtype=f64, generator=_gen5) + 1.0
 _TANH_EPS = torch.rand(8, dtype=f64, generator=_gen5)
 PENALTY_HINTS = {"does not require grad": LEAF, "must match the size": EPS_BROADCAST, "dtype": "Two tensors have different dtypes; if it is "
                  "eps that you drew, give it the batch's dtype and device, torch.rand(N, dtype=real.dtype, device=real.device)."}  # fmt: skip
@@ -241,8 +235,7 @@ def gradient_penalty(fn) -> None:
                    "a tensor (no .item() or .detach()).")  # fmt: skip
     params = list(critic.parameters())
     got_grads = torch.autograd.grad(penalty, params, allow_unused=True)
-    want_grads = torch.autograd.grad(reference, params, allow_unused=True)  # last bias: None
-    want_grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, want_grads, strict=True)]  # fmt: skip
+    want_grads = torch.autograd.grad(reference, params, materialize_grads=True)  # last bias: zeros (torch >= 2.1)
     for (name, _), got_g, want_g in zip(critic.named_parameters(), got_grads, want_grads, strict=True):  # fmt: skip
         if got_g is None and want_g.any():
             fail(task, f"the penalty does not depend on the critic's parameter {name}; compute it from "
@@ -286,10 +279,6 @@ LR = 0.01  # the critic step's SGD learning rate
 STEP_HINTS = {"does not require grad": LEAF + " (in gradient_penalty, which the step calls)"}
 
 
-def _flat(net: nn.Module) -> torch.Tensor:
-    return torch.cat([p.detach().flatten() for p in net.parameters()])
-
-
 def _step_with(zero_grad=True, loss_sign=1.0, penalty_sign=1.0, lam_used=None, step=True, returned="before"):
     """critic_step for a linear critic, whose penalty is lam (||w|| - 1)^2 wherever it is evaluated
     (its gradient is w); a mistake unless the defaults."""
@@ -315,14 +304,10 @@ def _play(fn, case: Case) -> tuple:
     for p in critic.parameters():  # gradients left over from an earlier step
         p.grad = torch.ones_like(p)
     loss = call("critic_step", replace(case, args=(critic, optimizer, *case.args)), fn, STEP_HINTS)
-    return _flat(critic), loss
+    return weights(critic), loss
 
 
-def _not_a_tensor(got) -> str | None:
-    """A guard: the step returns a Python number."""
-    if isinstance(got, torch.Tensor):
-        return "is a tensor; return the loss as a Python number, loss.item(), so that the training loop does not keep the graph alive."  # fmt: skip
-    return None
+A_TENSOR = "is a tensor; return the loss as a Python number, loss.item(), so that the training loop does not keep the graph alive."
 
 
 critic_step = Check(
@@ -331,7 +316,7 @@ critic_step = Check(
            for lam, kwargs in ((10.0, {}), (2.0, {"lam": 2.0}))],  # the default lam is 10
     reference=_step_with(), play=_play, parts=(
         Case("the weights and bias after {label}"),
-        Case("the loss returned by {label}", scalar=True, what="{label}", guard=_not_a_tensor),
+        Case("the loss returned by {label}", scalar=True, what="{label}", guard=lambda got: A_TENSOR if isinstance(got, torch.Tensor) else None),
     ), mistakes={
         "The old gradients were added to the new ones: call optimizer.zero_grad() before backward().": _step_with(zero_grad=False),
         "The weights did not move: call loss.backward() and then optimizer.step().": _step_with(step=False),
@@ -341,7 +326,7 @@ critic_step = Check(
         "That is the step with lam = 10: pass the argument lam on to gradient_penalty.": _step_with(lam_used=10.0),
         "That is the loss after the step; return the loss the step was computed from.": _step_with(returned="after"),
         "That is the critic loss alone; return critic_loss + gradient_penalty.": _step_with(returned="critic loss"),
-    }, report=lambda r: f"with lam = 10 one SGD step moves (w, b) from {_fmt(_flat(linear_critic(2, 2.0)))} to {_fmt(r[0][0])}; "
+    }, report=lambda r: f"with lam = 10 one SGD step moves (w, b) from {_fmt(weights(linear_critic(2, 2.0)))} to {_fmt(r[0][0])}; "
                         f"the loss before it was {r[0][1]:.4f}",
 )  # fmt: skip
 
