@@ -2,7 +2,7 @@
 grid, over several seeds, beside PacGAN's published Table 1.
 
 Each run trains one preset of ``gancourse.runs`` with one remedy switched on
-(``runs.remedy_settings``), draws 2,500 samples and scores them with
+(``remedies.remedy_settings``), draws 2,500 samples and scores them with
 ``gancourse.metrics.mode_coverage`` (PacGAN's definitions: a sample is high quality within
 3 standard deviations of its nearest mode; a mode is covered by one such sample). Runs go
 side by side in parallel processes, one per core. The script prints one line per run, then a
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import torch
 
-from gancourse import budget, parallel, record, runs
+from gancourse import budget, parallel, record, remedies
 from gancourse.device import default_device
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", choices=EXPERIMENTS, help="named configurations (see the top of this file)")
     parser.add_argument("--preset", nargs="+", default=None, help="ring or grid presets (default: best-ring best-grid)")
-    parser.add_argument("--remedies", nargs="+", default=None, help=f"of {', '.join(runs.REMEDIES)}, or several joined by '+' (default: gan)")
+    parser.add_argument("--remedies", nargs="+", default=None, help=f"of {', '.join(remedies.REMEDIES)}, or several joined by '+' (default: gan)")
     parser.add_argument("--seeds", type=int, default=5, help="how many seeds: first-seed, first-seed + 1, ...")
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed (held-out checks: 5 and up)")
     parser.add_argument("--budget", choices=budget.BUDGETS, help=f"the budget of the presets' steps (default: the experiment's, ${budget.ENV_VAR} or book)")
@@ -198,7 +198,7 @@ def main() -> None:
     print(f"{len(jobs)} runs in {workers} parallel processes, budget {budget.current()}, "
           f"kernels {torch.backends.cpu.get_cpu_capability()}", flush=True)  # fmt: skip
     t_start = time.perf_counter()
-    measured = parallel.map(runs.train_and_measure, jobs, workers)
+    measured = parallel.map(remedies.train_and_measure, jobs, workers)
     wall = time.perf_counter() - t_start
 
     rows = []

@@ -3,7 +3,9 @@
 Modules by layer, one concept each; a module imports only from its own layer and those above:
 
 Foundations
-    :mod:`~gancourse.theory` (densities, BCE, the optimal discriminator, KL and JS),
+    :mod:`~gancourse.settings` (the validators every configuration uses; the ``GANCOURSE_*``
+    numbers read from the environment), :mod:`~gancourse.theory` (densities, BCE, the
+    optimal discriminator, KL and JS),
     :mod:`~gancourse.losses` (GAN, non-saturating, WGAN, gradient-penalty and R1 losses),
     :mod:`~gancourse.data` (toy 2-D mixtures, 1-D Gaussians, Fashion-MNIST / MNIST),
     :mod:`~gancourse.dirac` (the Dirac-GAN, Mescheder et al., 2018),
@@ -16,16 +18,21 @@ Models and measurements
     :mod:`~gancourse.models` (MLP and DCGAN generators and discriminators),
     :mod:`~gancourse.conditional` (class-conditional GANs),
     :mod:`~gancourse.checkpoint` (atomic, checksummed, ``weights_only`` checkpoints),
-    :mod:`~gancourse.metrics` (mode coverage, Earth-Mover, Fréchet distances, precision and
-    recall, density and coverage), :mod:`~gancourse.probe` (a discriminator's features
-    under a linear classifier)
+    :mod:`~gancourse.download` (one file over HTTP, whole and checked, or nothing),
+    :mod:`~gancourse.metrics` (a package: ``toy``, mode coverage and Earth-Mover distance;
+    ``manifold``, precision and recall, density and coverage; ``frechet``, the Fréchet
+    distance in a classifier's features; ``inception_score``, the Inception Score;
+    ``inception``, FID itself),
+    :mod:`~gancourse.probe` (a discriminator's features under a linear classifier)
 Training
-    :mod:`~gancourse.train` (one loop for every loss), :mod:`~gancourse.distributed`
+    :mod:`~gancourse.train` (one loop for every loss), :mod:`~gancourse.running` (what holds
+    while the loop runs: Ctrl-C ends the step, bf16 and compile), :mod:`~gancourse.distributed`
     (the same loop on several GPUs or CPUs under ``torchrun``), :mod:`~gancourse.diffusion`
     (a denoising diffusion model, Ho et al., 2020, trained and sampled: the GANs' point of
     comparison)
 Experiments
-    :mod:`~gancourse.runs` (the course's experiments as presets; the mode-collapse remedies),
+    :mod:`~gancourse.runs` (the course's experiments as presets, each trained into a folder),
+    :mod:`~gancourse.remedies` (the mode-collapse remedies, trained and measured over seeds),
     :mod:`~gancourse.parallel` (seeds side by side in worker processes),
     :mod:`~gancourse.reference` and :mod:`~gancourse.record` (full-budget generators and
     benchmark records shipped with their provenance)

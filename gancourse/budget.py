@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
+from .settings import env_count
+
 BUDGETS = ("smoke", "book", "full")
 ENV_VAR = "GANCOURSE_BUDGET"
 SEED_ENV_VAR = "GANCOURSE_SEED"
@@ -64,7 +66,4 @@ def seed(base: int = 0) -> int:
 
     Introduced in chapter 2.
     """
-    value = os.environ.get(SEED_ENV_VAR, "").strip() or "0"
-    if not value.isdigit():
-        raise ValueError(f"{SEED_ENV_VAR}={value!r} is not a seed; set it to 0, 1, 2, ... (or unset it).")
-    return base + 1_000 * int(value)
+    return base + 1_000 * env_count(SEED_ENV_VAR, 0, 0, "a seed; set it to 0, 1, 2, ... (or unset it).")

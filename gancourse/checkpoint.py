@@ -22,7 +22,10 @@ from pathlib import Path
 
 import torch
 
-from . import models
+from . import (
+    conditional,  # noqa: F401 - its models join models.course_models(), which load_models rebuilds
+    models,
+)
 
 FORMAT = "gancourse-checkpoint-v2"
 _HEADER = len(FORMAT) + 1 + 64 + 1  # "FORMAT <sha256 hex>\n"

@@ -143,6 +143,7 @@ class LabelledImages:
         return join(self.x[idx], self.y[idx], self.num_classes)
 
 
+@models.rebuildable
 class ConditionalGenerator(models.DCGANGenerator):
     """G: z -> pair (x, y). The class comes from the noise, the image from the class and the noise.
 
@@ -191,6 +192,7 @@ class ConditionalGenerator(models.DCGANGenerator):
         return z
 
 
+@models.rebuildable
 class ConditionalDiscriminator(models.DCGANDiscriminator):
     """D: pair (x, y) -> logit. The DCGAN discriminator over 1 + C input channels.
 

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .settings import env_seconds
+
 DATA_ENV_VAR = "GANCOURSE_DATA"
 DEFAULT_ROOT = Path("~/.cache/gancourse").expanduser()
 TIMEOUT_ENV_VAR = "GANCOURSE_DOWNLOAD_TIMEOUT"
@@ -300,16 +302,7 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
 
 def download_timeout() -> float:
     """Seconds a download waits for the server: ``$GANCOURSE_DOWNLOAD_TIMEOUT``, default 30."""
-    value = os.environ.get(TIMEOUT_ENV_VAR, "").strip()
-    if not value:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ValueError(f"{TIMEOUT_ENV_VAR}={value!r} is not a number of seconds; set it to e.g. 30, or unset it.")
-    return seconds
+    return env_seconds(TIMEOUT_ENV_VAR, DEFAULT_TIMEOUT, "a number of seconds; set it to e.g. 30, or unset it.")
 
 
 def _torchvision_download(name: str, root: Path, train: bool):

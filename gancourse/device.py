@@ -11,6 +11,8 @@ import os
 
 import torch
 
+from .settings import env_count
+
 ENV_VAR = "GANCOURSE_DEVICE"
 THREADS_ENV_VAR = "GANCOURSE_THREADS"
 
@@ -74,10 +76,6 @@ def set_cpu_threads(default: int = 1) -> int:
     add synchronisation), so the chapters ask for 1. The variable lets a build check that
     nothing the pages assert depends on it (``GANCOURSE_THREADS=2 make book``).
     """
-    value = os.environ.get(THREADS_ENV_VAR, "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"{THREADS_ENV_VAR}={value!r} is not a number of threads; set it to 1, 2, ... or unset it.")
-        default = int(value)
-    torch.set_num_threads(default)
-    return default
+    threads = env_count(THREADS_ENV_VAR, default, 1, "a number of threads; set it to 1, 2, ... or unset it.")
+    torch.set_num_threads(threads)
+    return threads

@@ -42,6 +42,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .settings import env_seconds
+
 TIMEOUT_ENV_VAR = "GANCOURSE_DIST_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0  # seconds a collective may wait for the other ranks
 MAX_TIMEOUT = 7 * 24 * 3600.0
@@ -131,17 +133,8 @@ def launched_by_torchrun() -> bool:
 
 def timeout() -> float:
     """Seconds a collective waits for the other ranks: ``GANCOURSE_DIST_TIMEOUT``, else 300."""
-    value = os.environ.get(TIMEOUT_ENV_VAR, "").strip()
-    try:
-        seconds = float(value) if value else DEFAULT_TIMEOUT
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= MAX_TIMEOUT:  # inf, or 1e300, would overflow the process group's timedelta
-        raise ValueError(
-            f"{TIMEOUT_ENV_VAR}={value!r} is not a number of seconds from 0 to {MAX_TIMEOUT:.0f} (a week); "
-            "set it to e.g. 300 or unset it."
-        )
-    return seconds
+    advice = f"a number of seconds from 0 to {MAX_TIMEOUT:.0f} (a week); set it to e.g. 300 or unset it."
+    return env_seconds(TIMEOUT_ENV_VAR, DEFAULT_TIMEOUT, advice, maximum=MAX_TIMEOUT)
 
 
 @contextlib.contextmanager

@@ -234,14 +234,20 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 MODEL_CLASSES = {cls.__name__: cls for cls in (MLPGenerator, MLPDiscriminator, DCGANGenerator, DCGANDiscriminator, WGANCritic)}
+_REBUILDABLE: dict[str, type[nn.Module]] = dict(MODEL_CLASSES)  # and the models of modules built on this one
+
+
+def rebuildable(cls: type[nn.Module]) -> type[nn.Module]:
+    """Class decorator: a course model of a module built on this one (:mod:`gancourse.conditional`)
+    that :func:`rebuild` can rebuild, its ``__init__`` decorated with :func:`remembers_arguments`."""
+    _REBUILDABLE[cls.__name__] = cls
+    return cls
 
 
 def course_models() -> dict[str, type[nn.Module]]:
-    """Every course model a checkpoint can rebuild: :data:`MODEL_CLASSES` and the conditional
-    models of :mod:`gancourse.conditional` (which builds on this module, hence imported here)."""
-    from . import conditional
-
-    return {**MODEL_CLASSES, **conditional.MODEL_CLASSES}
+    """Every course model a checkpoint can rebuild: :data:`MODEL_CLASSES`, and the models that the
+    modules built on this one declare :func:`rebuildable` once imported (:mod:`gancourse.conditional`'s)."""
+    return dict(_REBUILDABLE)
 
 
 def describe(model: nn.Module) -> dict:

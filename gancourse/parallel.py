@@ -4,10 +4,10 @@ The course's toy GANs are small enough that one CPU core trains one of them at f
 (more threads only add overhead), so on a machine with several cores independent runs, such
 as the seeds of an experiment, go fastest side by side, one process and one thread each::
 
-    from gancourse import parallel, runs
+    from gancourse import parallel, remedies
 
-    results = parallel.map(runs.train_and_measure, [dict(preset="grid", remedy="gan", seed=s, steps=2_000)
-                                                    for s in range(5)])
+    results = parallel.map(remedies.train_and_measure, [dict(preset="grid", remedy="gan", seed=s, steps=2_000)
+                                                        for s in range(5)])
 
 Each job is a dict of keyword arguments for ``fn``; results come back in the order of the
 jobs. Workers are started with ``spawn`` (fresh interpreters: safe after PyTorch has started
@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+from .settings import env_count
+
 ENV_VAR = "GANCOURSE_WORKERS"
 
 
@@ -39,13 +41,7 @@ def cpu_count() -> int:
 
 def default_workers(n_jobs: int) -> int:
     """Worker processes for ``n_jobs`` jobs: ``GANCOURSE_WORKERS`` if set, else one per core, at most one per job."""
-    value = os.environ.get(ENV_VAR, "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"{ENV_VAR}={value!r} is not a number of workers; set it to 1, 2, ... or unset it.")
-        workers = int(value)
-    else:
-        workers = cpu_count()
+    workers = env_count(ENV_VAR, cpu_count(), 1, "a number of workers; set it to 1, 2, ... or unset it.")
     return max(1, min(workers, n_jobs))
 
 

@@ -19,8 +19,6 @@ e.g. at the ``full`` budget on a GPU.
 from __future__ import annotations
 
 import contextlib
-import copy
-import functools
 import io
 import json
 import math
@@ -35,7 +33,7 @@ import torch
 from . import budget, data, distributed, metrics, models, train
 from .checkpoint import atomic_write, load_checkpoint, remove_temporary_files
 from .device import default_device
-from .train import is_int, is_number, require
+from .settings import is_int, is_number, require
 
 DATASETS = ("gaussian", "ring", "grid", "fashion-mnist", "mnist")
 MODELS = ("mlp", "dcgan")
@@ -138,21 +136,10 @@ PRESETS: dict[str, dict] = {
         dataset="ring", steps={"smoke": 150, "book": 2_000, "full": 10_000},
         train={"batch_size": 256, "lr_d": 1e-4, "lr_g": 1e-3},
     ),
-    # The course's best recipe for the two benchmarks (benchmarks/bench_modes.py): the small
-    # discriminator, a generator twice as wide, the R1 penalty (gamma 1 on the ring, 0.1 on the
-    # grid), and a learning rate that drops tenfold twice. On the ring over seeds 0-4: 20,000
-    # steps with gamma 0.1 gave 95.4-98.2 % high-quality samples, with gamma 1 96.6-97.7 %, and
-    # 30,000 steps with gamma 1 97.5-98.7 %. On the grid, 20,000 steps with drops at 60 % and
-    # 85 % gave 96.0-97.3 % on seeds 0-4 but 89.0 % on the held-out seed 7; 30,000 steps with
-    # drops at 50 % and 85 % gave 97.2-97.8 % on seeds 0-4, and on the held-out seeds 5-9 (native
-    # kernels) 94.1-98.7 %, seed 7 the lowest again. Seed 7's samples off the modes lie on
-    # bridges between neighbouring modes (4 to 22 std from the nearest centre), and an average of
-    # the generator's weights over the last steps left them there (93.9-94.1 % at decays 0.99 and
-    # 0.999). A generator one layer deeper lifted seed 7 to 96.0 % and lost elsewhere: 95.3-97.4 %
-    # on seeds 0-4, 82.5-93.0 % on the other held-out seeds; not adopted. The record is
-    # gancourse/records/best.json, made at the full budget (bench_modes.py --experiment record);
-    # the book budget is the short run that chapter 8 trains live beside it (the drops at the
-    # same fractions of the run).
+    # The course's best recipe for the two benchmarks: a generator twice as wide as D, the R1 penalty
+    # (gamma 1 on the ring, 0.1 on the grid) and a learning rate that drops tenfold twice: the most
+    # high-quality samples of the variants tried in benchmarks/bench_modes.py (benchmarks/records/NOTES.md).
+    # Its full budget made gancourse/records/best.json; the book budget is chapter 8's short run.
     "best-ring": dict(
         dataset="ring", hidden=256, hidden_d=128, steps={"smoke": 200, "book": 2_000, "full": 30_000},
         train={"batch_size": 256, "lr_d": 1e-3, "lr_g": 1e-3, "r1_gamma": 1.0, "lr_milestones": (0.6, 0.85)},
@@ -182,11 +169,8 @@ PRESETS: dict[str, dict] = {
         steps={"smoke": 5, "book": 600, "full": 10_000},
         train={"batch_size": 128},
     ),
-    # Chapter 5's book budget on a CPU: the same networks with a quarter of the feature maps and
-    # half the batch. A step took about a twelfth of the preset's time (one thread of a 2-core
-    # CPU), so in the same minutes the generator makes twelve times as many updates, which for a
-    # short run matters more than width: the recipe that got furthest at equal time in
-    # benchmarks/bench_book_recipe.py.
+    # Chapter 5's book budget on a CPU: a quarter of the feature maps and half the batch, the recipe that
+    # got furthest at equal time in benchmarks/bench_book_recipe.py (benchmarks/records/NOTES.md).
     "dcgan-small": dict(
         dataset="fashion-mnist", model="dcgan", z_dim=100, ngf=16, ndf=16,
         steps={"smoke": 20, "book": 5_000, "full": 20_000},
@@ -198,13 +182,9 @@ PRESETS: dict[str, dict] = {
         steps={"smoke": 3, "book": 300, "full": 10_000},
         train={"loss": "wgan-gp", "batch_size": 64},
     ),
-    # Chapter 7's book budget on a CPU: a quarter of the feature maps, batches of 32, and one
-    # critic step per generator step at the paper's rate doubled, instead of five: a step takes
-    # about a twelfth of the time of chapter 7's former recipe (the preset's networks at 24
-    # feature maps), so the generator makes that many more updates in the same minutes; the
-    # recipe that got furthest at equal time in benchmarks/bench_book_recipe.py. 4,000 steps keep
-    # chapter 7 within its six minutes on 2 cores; its Frechet classifier distance then ends at
-    # 7.8-14.4 times the real-vs-real floor (seeds 0-4, both sets of CPU kernels; was 25-86 times).
+    # Chapter 7's book budget on a CPU: a quarter of the feature maps, batches of 32, one critic step
+    # per generator step at twice the paper's rate: the recipe that got furthest at equal time in
+    # benchmarks/bench_book_recipe.py; 4,000 steps fit chapter 7's six minutes (benchmarks/records/NOTES.md).
     "wgan-gp-small": dict(
         dataset="fashion-mnist", model="dcgan", z_dim=100, ngf=16, ndf=16,
         steps={"smoke": 20, "book": 4_000, "full": 20_000},
@@ -520,174 +500,18 @@ def png_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
-# --------------------------------------------------------------------------- mode collapse
-
-REMEDIES = ("gan", "minimax", "ttur", "pacgan", "minibatch-std", "wgan-gp", "wgan-gp-toy", "noise", "r1")
-PACK = {"ring": 2, "grid": 4}  # PacGAN's Table 1 (Lin et al., 2018) has m = 2, 3, 4 on both; bench_modes quotes these rows
-NOISE_STD = {"ring": 0.05, "grid": 0.25}  # instance noise: about 5 mode widths, annealed to 0
-# R1 strong enough to matter on ring-collapse: over seeds 0-4 at the book budget, gamma = 0.1
-# and 1 left 0-1 of the 8 modes covered, gamma = 10 covered 7-8 (bench_modes --experiment remedies)
-R1_GAMMA = 10.0
-TTUR_RATIO = 10  # the two time-scale update rule: D's rate ten times G's (Heusel et al., 2017)
-# WGAN-GP as Gulrajani et al.'s Algorithm 1 has it (the penalty weight, Adam's betas, five critic
-# steps per generator step; TrainConfig's defaults for the loss) ...
-WGAN_GP_PAPER = {"loss": "wgan-gp", "gp_lambda": 10.0, "betas": (0.0, 0.9), "k": 5}
-# ... and as their own toy script (gan_toy.py) runs it on the 8 Gaussians: a weak penalty and
-# Adam's beta1 = 0.5.
-WGAN_GP_TOY = {"loss": "wgan-gp", "gp_lambda": 0.1, "betas": (0.5, 0.9), "k": 5}
+# The mode-collapse experiments live in gancourse.remedies; runs.X serves the recorded chapters 7-8 until they are next re-recorded.
+_MOVED_TO_REMEDIES = ("REMEDIES", "PACK", "NOISE_STD", "R1_GAMMA", "TTUR_RATIO", "WGAN_GP_PAPER", "WGAN_GP_TOY",
+                      "remedy_settings", "remedy_config", "ToyRun", "train_and_measure", "compare_remedies")  # fmt: skip
 
 
-def remedy_settings(remedy: str, preset: str) -> dict:
-    """:class:`RunConfig` overrides that switch one mode-collapse remedy on, over a ring or grid preset.
+def __getattr__(name: str):
+    if name in _MOVED_TO_REMEDIES:
+        from . import remedies
 
-    ``gan``: the plain non-saturating GAN; ``minimax``: the saturating loss; ``ttur``: the
-    two time-scale update rule, D at the larger of the preset's two rates and G at a tenth
-    of it (:data:`TTUR_RATIO`); ``pacgan``: D scores packs of 2 (ring) or 4 (grid) samples
-    (PacGAN's presets count their batch in packs, as the paper does); ``minibatch-std``: D
-    sees its batch's standard deviation; ``wgan-gp``: the gradient penalty with the paper's
-    settings (:data:`WGAN_GP_PAPER`, lambda = 10); ``wgan-gp-toy``: with those of Gulrajani
-    et al.'s toy script (:data:`WGAN_GP_TOY`, lambda = 0.1); ``noise``: instance noise;
-    ``r1``: the R1 penalty. Except for ``ttur``, the learning rates stay the preset's.
-    Remedies join with ``+`` (``"ttur+noise"``): their settings merge, later ones winning.
-
-    Introduced in chapter 8.
-    """
-    require(isinstance(remedy, str), "remedy", remedy, f"one of {', '.join(REMEDIES)}")
-    if "+" in remedy:
-        merged: dict = {"train": {}}
-        for part in remedy.split("+"):
-            settings = remedy_settings(part, preset)
-            merged["train"].update(settings.pop("train", {}))
-            merged.update(settings)
-        return merged if merged["train"] else {k: v for k, v in merged.items() if k != "train"}
-    if remedy not in REMEDIES:
-        raise ValueError(f"unknown remedy {remedy!r}; choose one of {', '.join(REMEDIES)} (or several joined by '+').")
-    config = load_config(preset)
-    dataset = config.dataset
-    if dataset not in PACK:
-        raise ValueError(f"remedies are defined for the 'ring' and 'grid' mixtures, not {dataset!r} (preset {preset!r}).")
-    if remedy == "ttur":
-        rates = config.training_config()
-        fast = max(rates.lr_d, rates.lr_g)
-        return {"train": {"lr_d": fast, "lr_g": fast / TTUR_RATIO}}
-    return {
-        "gan": {},
-        "minimax": {"train": {"loss": "minimax"}},
-        "pacgan": {"pack": PACK[dataset]},
-        "minibatch-std": {"minibatch_std": True},
-        "wgan-gp": {"train": dict(WGAN_GP_PAPER)},
-        "wgan-gp-toy": {"train": dict(WGAN_GP_TOY)},
-        "noise": {"train": {"instance_noise": NOISE_STD[dataset]}},
-        "r1": {"train": {"r1_gamma": R1_GAMMA}},
-    }[remedy]
+        return getattr(remedies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def remedy_config(
-    preset: str, remedy: str = "gan", seed: int = 0, steps: int | None = None, lr: float | None = None,
-    overrides: dict | None = None, progress: bool | None = None,
-) -> RunConfig:  # fmt: skip
-    """The :class:`RunConfig` that :func:`train_and_measure` trains, with the same arguments.
-
-    The preset, then the remedy's settings (:func:`remedy_settings`), then ``lr`` (both
-    players' rate) and ``overrides`` (applied last; a ``"train"`` entry updates the training
-    settings), with ``seed`` as the initial weights' and the training loop's seed.
-
-    Introduced in chapter 8.
-    """
-    settings = remedy_settings(remedy, preset)
-    train_settings = {**settings.pop("train", {}), "seed": seed, "progress": progress}
-    if lr is not None:
-        train_settings.update(lr_d=lr, lr_g=lr)
-    overrides = copy.deepcopy(overrides or {})
-    train_settings.update(overrides.pop("train", {}))
-    settings.update(overrides)
-    steps_arg = {} if steps is None else {"steps": steps}
-    return load_config(preset, init_seed=seed, train=train_settings, **steps_arg, **settings)
-
-
-@dataclass
-class ToyRun:
-    """One toy GAN trained and measured by :func:`train_and_measure`."""
-
-    samples: torch.Tensor  # (n_samples, 2) generated points, on the CPU
-    coverage: metrics.ModeCoverage  # their mode coverage
-    seconds: float  # training time
-    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)  # step -> samples on the same noise
-    history: dict[str, list[float]] = field(default_factory=dict)  # train.train's history, all phases
-    G: torch.nn.Module | None = None  # the trained generator, on the CPU
-    D: torch.nn.Module | None = None  # the trained discriminator (or critic), on the CPU
-
-
-def train_and_measure(
-    preset: str,
-    remedy: str = "gan",
-    seed: int = 0,
-    steps: int | None = None,
-    n_samples: int = 2_500,
-    lr: float | None = None,
-    finetune: int = 0,
-    progress: bool | None = None,
-    overrides: dict | None = None,
-    snapshots: tuple[int, ...] = (),
-) -> ToyRun:
-    """Train the toy GAN of a ring or grid preset with one remedy; score it with :func:`~gancourse.metrics.mode_coverage`.
-
-    ``seed`` seeds the initial weights, the training set (if the preset has one), the
-    batches and the noise. ``steps``: generator steps (None: the preset's for the budget).
-    ``finetune`` > 0 adds that many steps at a tenth of the learning rates (fresh
-    optimisers): the modes are so narrow (3 std = 0.03 on the ring) that Adam's jitter at
-    1e-3 alone throws many samples out of them. ``lr`` overrides both players' rate.
-    ``overrides`` are :class:`RunConfig` settings applied last (its ``"train"`` entry
-    updates the training settings), e.g. ``{"pack": 2, "train": {"lr_d": 1e-4}}``.
-    ``snapshots``: steps at which to keep ``n_samples`` generated points (0 = before training).
-
-    Returns:
-        A :class:`ToyRun`; the final samples and the snapshots use the same noise.
-
-    Introduced in chapter 7.
-    """
-    config = remedy_config(preset, remedy, seed, steps, lr, overrides, progress)
-    mixture = distribution(config)
-    source, G, D = build(config)
-    train_config = config.training_config()
-    z = torch.randn(n_samples, G.z_dim, generator=torch.Generator().manual_seed(10_000 + seed))
-    kept: dict[int, torch.Tensor] = {0: train.decode(G, z)} if 0 in snapshots else {}
-    phases = [train_config]
-    if finetune:
-        lr_d, lr_g = train_config.lr_d / 10, train_config.lr_g / 10
-        phases.append(replace(train_config, steps=finetune, lr_d=lr_d, lr_g=lr_g, seed=seed + 1_000))
-    seconds, done, history = 0.0, 0, {}
-    for phase in phases:
-        at = [s - done for s in snapshots if done < s <= done + phase.steps]  # this phase's own steps
-        callback = functools.partial(_keep_samples, kept, z, done)
-        result = train.train(G, D, source, phase, callback=callback, callback_at=at)
-        for key, values in result.history.items():
-            history.setdefault(key, []).extend([done + v for v in values] if key == "step" else values)
-        seconds += result.seconds
-        done += phase.steps
-    samples = train.decode(G, z)
-    coverage = metrics.mode_coverage(samples, mixture.centers, mixture.std)
-    return ToyRun(samples, coverage, seconds, kept, history, G.cpu(), D.cpu())
-
-
-def _keep_samples(kept: dict, z: torch.Tensor, offset: int, step: int, G, D) -> None:
-    kept[offset + step] = train.decode(G, z)
-
-
-def compare_remedies(
-    preset: str, remedies, seeds, steps: int | None = None, workers: int | None = None, **kwargs
-) -> dict[tuple[str, int], ToyRun]:
-    """:func:`train_and_measure` for every remedy and seed, side by side in parallel processes.
-
-    Returns:
-        ``{(remedy, seed): ToyRun}``. Keyword arguments go to every run (``finetune``,
-        ``snapshots``, ``overrides``, ...); ``workers`` as in :func:`gancourse.parallel.map`.
-
-    Introduced in chapter 8.
-    """
-    from . import parallel
-
-    keys = [(remedy, seed) for remedy in remedies for seed in seeds]
-    kwargs.setdefault("progress", False)  # a worker's progress bar would not reach the notebook
-    jobs = [dict(preset=preset, remedy=remedy, seed=seed, steps=steps, **kwargs) for remedy, seed in keys]
-    return dict(zip(keys, parallel.map(train_and_measure, jobs, workers), strict=True))
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MOVED_TO_REMEDIES])

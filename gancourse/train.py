@@ -27,15 +27,9 @@ should match it, and with those that pay, beat it.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
-import functools
 import json
-import math
-import numbers
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -54,6 +48,8 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .device import default_device
+from .running import running
+from .settings import SEED_RANGE, is_int, is_number, is_seed, require
 
 LOSSES = tuple(losses.OBJECTIVES)  # "minimax", "nonsaturating", "wgan", "wgan-gp"
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -87,29 +83,7 @@ class TrainingDiverged(FloatingPointError):
     """The losses turned NaN or infinite; the last good checkpoint is kept."""
 
 
-def is_int(value) -> bool:
-    """An integer, and not a bool (``True`` is an int to Python, but not a number of steps)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_number(value) -> bool:
-    """A finite real number (Python's or NumPy's), and not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def is_seed(value) -> bool:
-    """An integer that torch.manual_seed accepts: from -2**63 to 2**64 - 1."""
-    return is_int(value) and -(2**63) <= value < 2**64
-
-
-SEED_RANGE = "an integer from -2**63 to 2**64 - 1"
 FLOAT32_MAX = torch.finfo(torch.float32).max  # a learning rate above it is inf in the optimiser's float32 arithmetic
-
-
-def require(ok: bool, name: str, value, allowed: str) -> None:
-    """Raise ``ValueError("NAME must be ALLOWED, got VALUE.")`` unless ``ok``."""
-    if not ok:
-        raise ValueError(f"{name} must be {allowed}, got {value!r}.")
 
 
 @dataclass
@@ -853,7 +827,7 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
     start, t0 = state.step, time.perf_counter()
     callback_steps = _callback_steps(config.steps, callback_every, callback_at)
     bar = _progress_bar(config, start, state.world)
-    with _running(state, path, bar):  # Ctrl-C ends the step; speed options; the bar closes
+    with running(state, path is not None, bar):  # Ctrl-C ends the step; speed options; the bar closes
         for step in range(start + 1, config.steps + 1):
             state.set_learning_rates(step)
             sigma = config.noise_std(step)
@@ -879,67 +853,6 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
     if path is not None and state.step > start:
         _save_unless_saved(state, path)
     return TrainResult(state.history, state.step, time.perf_counter() - t0, path, config)
-
-
-@contextlib.contextmanager
-def _running(state: TrainingState, path: Path | None, bar: tqdm):
-    """While the loop runs: Ctrl-C ends the step (with a checkpoint folder), and the speed
-    options ``precision`` and ``compile`` are on; afterwards the networks are as they were."""
-    previous_handler = _ctrl_c_ends_the_step(state) if path is not None else None
-    networks = [distributed.bare(state.G), distributed.bare(state.D)]
-    for net in networks:
-        if state.config.precision == "bf16":  # an instance attribute over the class's forward
-            net.forward = _in_bfloat16(net.forward, state.device.type)
-        if state.config.compile:
-            net.compile(mode=state.config.compile)
-    try:
-        yield
-    finally:
-        bar.close()
-        for net in networks:
-            net.__dict__.pop("forward", None)
-            net._compiled_call_impl = None
-        _restore_ctrl_c(previous_handler)
-
-
-def _in_bfloat16(forward: Callable, device_type: str) -> Callable:
-    """``forward`` under bfloat16 autocast, returning float32 (the losses and penalties stay fp32)."""
-
-    @functools.wraps(forward)
-    def autocast_forward(*args, **kwargs):
-        with torch.autocast(device_type, dtype=torch.bfloat16):
-            return forward(*args, **kwargs).float()
-
-    return autocast_forward
-
-
-def _ctrl_c_ends_the_step(state: TrainingState):
-    """Let Ctrl-C (SIGINT) finish the current step, so that the checkpoint written then holds
-    whole steps (:func:`_after_step` saves and stops); a second Ctrl-C interrupts at once.
-
-    Returns the handler it replaced, or None where it replaced none: only the main thread's
-    default handler is replaced, or one marked ``raises_keyboard_interrupt`` as the command
-    line's is (a notebook's or an application's own is left alone), and
-    not under ``torchrun``, where the ranks could stop at different steps (the periodic
-    checkpoints serve there).
-    """
-    if threading.current_thread() is not threading.main_thread() or state.world.size > 1:
-        return None
-    current = signal.getsignal(signal.SIGINT)
-    if current is not signal.default_int_handler and not getattr(current, "raises_keyboard_interrupt", False):
-        return None
-
-    def handler(signum, frame):
-        if state.stop_requested:
-            raise KeyboardInterrupt
-        state.stop_requested = True
-
-    return signal.signal(signal.SIGINT, handler)
-
-
-def _restore_ctrl_c(previous_handler) -> None:
-    if previous_handler is not None:
-        signal.signal(signal.SIGINT, previous_handler)
 
 
 def _checkpoint_path(state: TrainingState, checkpoint_dir, resume: bool) -> Path | None:

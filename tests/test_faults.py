@@ -343,6 +343,7 @@ PUBLIC_API = {
     "metrics.sinkhorn_w1": lambda: {"x": _points(20), "y": _points(20, 1), "eps": 0.01, "iters": 300},
     "metrics.precision_recall": lambda: {"real": _points(20), "fake": _points(20, 1), "k": 3, "batch_size": 7},
     "metrics.density_coverage": lambda: {"real": _points(20), "fake": _points(20, 1), "k": 5, "batch_size": 7},
+    "metrics.inception_score": lambda: {"probabilities": torch.softmax(_points(20, 2), dim=1)},
     "metrics.nearest_neighbours": lambda: {"x": _points(5), "pool": _points(20, 1), "batch_size": 2},
     "metrics.frechet_distance": lambda: {"f_a": _points(20), "f_b": _points(20, 1)},
     "metrics.frechet_classifier_distance": lambda: {"x_a": _images(8), "x_b": _images(8, 1), "classifier": _tiny_classifier(), "batch_size": 3},

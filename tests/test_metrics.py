@@ -600,3 +600,36 @@ def test_frechet_distance_on_features_is_the_classifier_distance_of_those_featur
 # Every public measure refuses NaN or inf in each input with one line that names the input (a NaN
 # image once ended the process in MKL). The table that checks it, over the public functions of
 # metrics and theory, is PUBLIC_API in tests/test_faults.py: a new public function must join it.
+
+
+# --------------------------------------------------------------------------- the Inception Score
+
+
+def test_inception_score_has_its_known_values_on_certain_labels():
+    """Certain labels with class frequencies pi score exp(H(pi)): C for C classes used equally, 1 for one class."""
+    assert metrics.inception_score(torch.eye(10)) == pytest.approx(10)
+    assert metrics.inception_score(torch.eye(10)[torch.full((50,), 3)]) == pytest.approx(1)
+    labels = torch.tensor([0] * 6 + [1] * 3 + [2] * 1)
+    pi = torch.tensor([0.6, 0.3, 0.1], dtype=torch.float64)
+    assert metrics.inception_score(torch.eye(3)[labels]) == pytest.approx(torch.exp(-(pi * pi.log()).sum()).item())
+    assert metrics.inception_score(torch.full((7, 4), 0.25)) == pytest.approx(1)  # no sample tells its class
+
+
+def test_inception_score_is_the_exponential_of_the_mean_kl_to_the_marginal():
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(3 * torch.randn(200, 10, generator=g, dtype=torch.float64), dim=1)
+    marginal = torch.distributions.Categorical(probs=p.mean(0))
+    kl = torch.distributions.kl_divergence(torch.distributions.Categorical(probs=p), marginal)
+    assert metrics.inception_score(p) == pytest.approx(kl.mean().exp().item(), rel=1e-12)
+    assert 1 <= metrics.inception_score(p) <= 10
+    assert metrics.inception_score(p.float()) == pytest.approx(metrics.inception_score(p), rel=1e-6)
+
+
+@pytest.mark.parametrize(("bad", "says"), [
+    (torch.full((4, 3), 0.5), "summing to 1"),
+    (torch.tensor([[1.5, -0.5], [0.5, 0.5]]), "non-negative"),
+    (torch.full((4,), 0.25), "shape"),
+])  # fmt: skip
+def test_inception_score_refuses_what_are_not_probabilities(bad, says):
+    with pytest.raises(ValueError, match=says):
+        metrics.inception_score(bad)

@@ -6,7 +6,7 @@ a mode is *covered* when at least one high-quality sample is nearest to it.
 
 References: the distances to every mode by brute force, and the definitions applied to them,
 in the check. :func:`remedy` trains the student's settings with
-:func:`gancourse.runs.train_and_measure` and scores them with
+:func:`gancourse.remedies.train_and_measure` and scores them with
 :func:`gancourse.metrics.mode_coverage` (checked against closed forms in
 ``tests/test_metrics.py``), against the targets set here.
 """
@@ -18,7 +18,7 @@ from functools import partial
 
 import torch
 
-from .. import budget, data, metrics, runs
+from .. import budget, data, metrics, remedies
 from . import Case, Check, f64, fail, passed
 
 # The collapsing GAN of the assignment: the ring preset with a generator that learns 50 times
@@ -115,7 +115,7 @@ def remedy(fn) -> list[tuple[torch.Tensor, metrics.ModeCoverage]]:
     scores = []
     for seed in SEEDS:
         try:
-            result = runs.train_and_measure("ring", "gan", seed, main, finetune=slow, progress=False, overrides=overrides)  # fmt: skip
+            result = remedies.train_and_measure("ring", "gan", seed, main, finetune=slow, progress=False, overrides=overrides)  # fmt: skip
         except (TypeError, ValueError) as error:
             fail(task, f"these settings cannot be used: {error}")
         samples, score = result.samples, result.coverage
