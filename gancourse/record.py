@@ -151,13 +151,13 @@ def settings(preset: str, remedy: str, steps: int | None = None, budget: str = "
              overrides: dict | None = None) -> dict:  # fmt: skip
     """Every setting a benchmark run of ``preset`` with ``remedy`` trains with, flat, as a session stores it.
 
-    What :func:`gancourse.runs.remedy_config` resolves (``overrides`` as there), with the
+    What :func:`gancourse.remedies.remedy_config` resolves (``overrides`` as there), with the
     steps of ``budget`` unless ``steps`` is given, and the :class:`~gancourse.train.TrainConfig`
     fields as ``train.NAME``; the seed and the progress bar vary by run and are left out.
     """
-    from . import runs
+    from . import remedies
 
-    config = runs.remedy_config(preset, remedy, seed=0, steps=steps, overrides=overrides)
+    config = remedies.remedy_config(preset, remedy, seed=0, steps=steps, overrides=overrides)
     flat = {"preset": preset, "remedy": remedy, "overrides": overrides or {}, "steps_asked": steps, "budget": budget,
             "finetune": finetune}  # fmt: skip
     flat |= {key: value for key, value in asdict(config).items() if key not in ("steps", "train", "init_seed")}
