@@ -138,7 +138,7 @@ def provenance(workers: int, wall: float) -> dict:
     except OSError:
         pass
     capability = os.environ.get("ATEN_CPU_CAPABILITY")
-    command = "python benchmarks/bench_modes.py " + shlex.join(sys.argv[1:])
+    command = f"python benchmarks/{Path(sys.argv[0]).name} " + shlex.join(sys.argv[1:])  # this script or bench_diffusion.py
     return {
         "command": (f"ATEN_CPU_CAPABILITY={capability} " if capability else "") + command,
         "commit": commit,

@@ -17,7 +17,10 @@ sampling): T network evaluations per sample, where a GAN's generator needs one.
 - :func:`q_sample`: a draw of :math:`x_t` from :math:`q(x_t \\mid x_0)`, with its noise;
 - :class:`DiffusionMLP`: :math:`\\epsilon_\\theta`, its schedule, and :meth:`DiffusionMLP.sample`
   (Ho et al.'s Algorithm 2), which counts its network evaluations;
-- :func:`simple_loss`, :func:`loss` and :func:`train_diffusion` (Algorithm 1, with Adam).
+- :func:`simple_loss`, :func:`loss` and :func:`train_diffusion` (Algorithm 1, with Adam);
+- :data:`RECIPES` and :func:`measure`: the course's settings for the ring and the grid, trained
+  and scored as the GANs are (chapter 11 and ``benchmarks/bench_diffusion.py``); :func:`settings`
+  and :func:`stale` keep the shipped record (``gancourse/records/diffusion.json``) honest.
 
 Everything is seeded through ``torch.Generator`` objects, so a run on the CPU repeats exactly.
 """
@@ -31,8 +34,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from . import budget, data, metrics
 from .models import mlp
-from .train import SEED_RANGE, is_int, is_number, is_seed, require
+from .settings import SEED_RANGE, is_int, is_number, is_seed, require
 
 Tensor = torch.Tensor
 
@@ -309,6 +313,119 @@ def train_diffusion(
         history["step"].append(step)
         history["loss"].append(loss_eps.item())
     return DiffusionResult(history, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The course's diffusion model and training for one toy mixture (Ho et al.'s schedule and loss).
+
+    ``scale``: about five times the modes' std (see :class:`DiffusionMLP`); ``steps``: Adam
+    steps per budget. Introduced in chapter 11.
+    """
+
+    scale: float
+    hidden: int = 128
+    depth: int = 3
+    T: int = 1000
+    beta_1: float = 1e-4
+    beta_T: float = 0.02
+    embed_dim: int = 32
+    batch_size: int = 256
+    lr: float = 1e-3
+    steps: dict = field(default_factory=lambda: {"smoke": 200, "book": 5_000, "full": 50_000})
+
+    def steps_for(self, budget_name: str | None = None) -> int:
+        """The training steps of ``budget_name`` (None: the budget in force)."""
+        return budget.choose(**self.steps, budget=budget_name)
+
+    def build(self) -> DiffusionMLP:
+        """A fresh, untrained model of this recipe (seed it with ``torch.manual_seed`` first)."""
+        return DiffusionMLP(hidden=self.hidden, depth=self.depth, T=self.T, beta_1=self.beta_1, beta_T=self.beta_T,
+                            embed_dim=self.embed_dim, scale=self.scale)  # fmt: skip
+
+
+# The ring's modes have std 0.01, the grid's 0.05: the scale is five times that.
+RECIPES: dict[str, Recipe] = {"ring": Recipe(scale=0.05), "grid": Recipe(scale=0.25)}
+MIXTURES = {"ring": data.ring, "grid": data.grid}
+
+
+@dataclass
+class DiffusionRun:
+    """What :func:`measure` returns: the trained model, its scored samples and what they cost."""
+
+    model: DiffusionMLP
+    samples: Tensor  # (n_samples, 2), the ones scored
+    coverage: metrics.ModeCoverage
+    history: dict[str, list[float]]
+    seconds: float  # training time
+    evaluations: int  # network evaluations per sample (counted while drawing the scored ones)
+    sample_seconds: float  # wall time to draw n_timed samples (0.0 if none were timed)
+    n_timed: int
+
+
+def measure(dataset: str, seed: int = 0, steps: int | None = None, n_samples: int = 2_500,
+            n_timed: int = 0) -> DiffusionRun:  # fmt: skip
+    """Train :data:`RECIPES`'s model for ``dataset`` (``"ring"`` or ``"grid"``) and score it as the GANs are.
+
+    ``seed`` seeds the initial weights and the training (:func:`train_diffusion`); the
+    ``n_samples`` scored (2,500, as PacGAN's benchmarks) are drawn with seed ``10_000 + seed``
+    and scored with :func:`gancourse.metrics.mode_coverage`, and the network evaluations they
+    took are counted. With ``n_timed`` > 0, that many more are drawn (seed ``20_000 + seed``)
+    and timed. ``steps``: Adam steps (None: the recipe's for the budget in force).
+
+    Introduced in chapter 11.
+    """
+    require(dataset in RECIPES, "dataset", dataset, " or ".join(map(repr, RECIPES)))
+    require(is_seed(seed), "seed", seed, SEED_RANGE)
+    require(is_int(n_samples) and n_samples >= 1, "n_samples", n_samples, "a positive integer")
+    require(is_int(n_timed) and n_timed >= 0, "n_timed", n_timed, "a non-negative integer")
+    recipe, mixture = RECIPES[dataset], MIXTURES[dataset]()
+    steps = recipe.steps_for() if steps is None else steps
+    torch.manual_seed(seed)  # the initial weights
+    model = recipe.build()
+    result = train_diffusion(model, mixture, steps=steps, batch_size=recipe.batch_size, lr=recipe.lr, seed=seed)
+    before = model.evaluations
+    samples = model.sample(n_samples, generator=torch.Generator().manual_seed(10_000 + seed))
+    evaluations = model.evaluations - before  # counted, not assumed: T, whatever n_samples is
+    coverage = metrics.mode_coverage(samples, mixture.centers, mixture.std)
+    sample_seconds = 0.0
+    if n_timed:
+        start = time.perf_counter()
+        model.sample(n_timed, generator=torch.Generator().manual_seed(20_000 + seed))
+        sample_seconds = time.perf_counter() - start
+    return DiffusionRun(model, samples, coverage, result.history, result.seconds, evaluations, sample_seconds, n_timed)
+
+
+def settings(dataset: str, steps: int | None = None, budget_name: str = "book") -> dict:
+    """Every setting a run of :func:`measure` on ``dataset`` trains with, flat, as a benchmark session stores it.
+
+    Introduced in chapter 11.
+    """
+    require(dataset in RECIPES, "dataset", dataset, " or ".join(map(repr, RECIPES)))
+    recipe = RECIPES[dataset]
+    flat = {"model": "diffusion", "dataset": dataset, "steps_asked": steps, "budget": budget_name}
+    flat |= {name: value for name, value in recipe.__dict__.items() if name != "steps"}
+    flat["steps"] = recipe.steps_for(budget_name) if steps is None else steps
+    return flat
+
+
+def stale(session_configs: dict) -> list[str]:
+    """What differs between the stored settings of diffusion runs and today's :data:`RECIPES` (one line each).
+
+    ``session_configs``: a benchmark session's ``"configs"``; configurations of other models
+    are skipped. Empty: the record still describes the recipes.
+
+    Introduced in chapter 11.
+    """
+    lines = []
+    for key, stored in session_configs.items():
+        if stored.get("model") != "diffusion":
+            continue
+        now = settings(stored["dataset"], stored["steps_asked"], stored["budget"])
+        for name in sorted(set(now) | set(stored)):
+            if now.get(name) != stored.get(name):
+                lines.append(f"{key}: {name} was {stored.get(name, '(absent)')!r}, is now {now.get(name, '(absent)')!r}")
+    return lines
 
 
 def _device_of(generator: torch.Generator | None) -> torch.device:

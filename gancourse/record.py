@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 FORMAT = "gancourse-record-v1"
-RECORDS = ("best", "remedies", "wasserstein")
+RECORDS = ("best", "remedies", "wasserstein", "diffusion")
 
 # Lin et al. (2018), Table 1: mean over 10 trials with PacGAN's own networks and training.
 # Modes covered and % high-quality samples (2,500 samples, 3 standard deviations).
@@ -116,16 +116,22 @@ def provenance(record: dict) -> list[str]:
 def stale(record: dict) -> list[str]:
     """What differs between the settings ``record`` was measured with and today's presets and remedies.
 
-    For every configuration of every session, :func:`settings` is computed again for the
+    For every configuration of every session, :func:`settings` (for a diffusion model,
+    :func:`gancourse.diffusion.settings`) is computed again for the
     same preset, remedy, steps, budget and finetuning and compared with the stored one (a
     setting added to the course since, and left at its default, is no difference).
     Returns one line per difference (empty: the record still describes the presets).
 
     Introduced in chapter 8.
     """
+    from . import diffusion
+
     lines = []
     for session in record["sessions"]:
+        lines += diffusion.stale(session["configs"])  # the diffusion models' settings (chapter 11)
         for key, stored in session["configs"].items():
+            if stored.get("model") == "diffusion":
+                continue
             now = settings(stored["preset"], stored["remedy"], stored["steps_asked"], stored["budget"], stored["finetune"],
                            stored.get("overrides"))  # fmt: skip
             for name in sorted(set(now) | set(stored)):

@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from gancourse import record
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -147,19 +149,32 @@ def test_bench_book_recipe_runs_bf16_candidates_only_on_hardware_with_bf16():
     assert bench.native_bf16() == bool(flags & {"avx512_bf16", "amx_tile"}), sorted(flags & {"avx512_bf16", "amx_tile"})
 
 
-def test_bench_diffusion_scores_both_models_and_counts_their_network_evaluations():
+def test_bench_diffusion_scores_both_models_and_counts_their_network_evaluations(tmp_path):
     def bench(*args):
         done = subprocess.run([sys.executable, "benchmarks/bench_diffusion.py", *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=600)  # fmt: skip
         return done.returncode, done.stdout + done.stderr
 
-    rc, text = bench("--seeds", "0", "1", "--budget", "smoke", "--steps", "5", "--gan-steps", "5")
+    session = tmp_path / "session.json"
+    rc, text = bench("--seeds", "0", "1", "--budget", "smoke", "--steps", "5", "--gan-steps", "5",
+                     "--dataset", "ring", "grid", "--json", str(session))  # fmt: skip
     assert rc == 0, text[-2000:]
-    assert "4 runs in 2 parallel processes, budget smoke" in text
+    assert "8 runs in 2 parallel processes, budget smoke" in text
     for seed in (0, 1):
-        assert f"GAN (best-ring) seed {seed}: " in text and f"diffusion (T = 1000) seed {seed}: " in text
-    assert text.count("; 1 network evaluation per sample;") == 2  # counted: one forward pass of G
-    assert text.count("; 1000 network evaluations per sample;") == 2  # counted: T passes of the denoiser
+        for dataset in ("ring", "grid"):
+            assert f"GAN (best-{dataset}) on the {dataset}, seed {seed}: " in text
+            assert f"diffusion (T = 1000) on the {dataset}, seed {seed}: " in text
+    assert text.count("; 1 network evaluation per sample;") == 4  # counted: one forward pass of G
+    assert text.count("; 1000 network evaluations per sample;") == 4  # counted: T passes of the denoiser
     assert "evals/sample" in text and "means over seeds 0, 1" in text
+    # the session, in bench_modes.py's format: what tools/export_record.py ships as a record
+    written = json.loads(session.read_text())
+    assert written["provenance"]["command"].startswith("python benchmarks/bench_diffusion.py --seeds 0 1")
+    assert set(written["configs"]) == {"best-ring/gan", "best-grid/gan", "diffusion/ring", "diffusion/grid"}
+    assert written["configs"]["diffusion/grid"]["steps"] == 5 and written["configs"]["diffusion/grid"]["scale"] == 0.25
+    assert len(written["runs"]) == 8 and {r["evaluations"] for r in written["runs"]} == {1, 1000}
+    assert record.stale({"sessions": [written]}) == []
+    rc, text = bench("--models", "diffusion", "--seeds", "0", "--budget", "smoke", "--steps", "3", "--dataset", "grid")
+    assert rc == 0 and "1 runs in 1 parallel processes" in text and "GAN (" not in text, text[-2000:]
     rc, text = bench("--seeds", "0", "--steps", "0")
     assert rc == 2 and "--steps must be a positive integer" in text

@@ -221,3 +221,27 @@ def test_bad_input_is_refused_in_one_line_naming_the_argument():
     with pytest.raises(TypeError, match="sample"):
         diffusion.train_diffusion(model, torch.zeros(10, 2))
     assert model.evaluations == 0  # nothing ran
+
+
+def test_measure_trains_a_recipe_scores_it_and_counts_its_network_evaluations():
+    run = diffusion.measure("grid", seed=3, steps=20, n_samples=300, n_timed=50)
+    assert run.samples.shape == (300, 2) and run.evaluations == 1000 and run.n_timed == 50 and run.sample_seconds > 0
+    assert run.model.scale == diffusion.RECIPES["grid"].scale and run.history["step"][-1] == 20
+    grid = data.grid()
+    scored = metrics.mode_coverage(run.samples, grid.centers, grid.std)
+    assert (run.coverage.modes, run.coverage.high_quality) == (scored.modes, scored.high_quality)
+    again = diffusion.measure("grid", seed=3, steps=20, n_samples=300)  # the same seed: the same run
+    assert torch.equal(again.samples, run.samples) and again.sample_seconds == 0.0
+    with pytest.raises(ValueError, match="dataset must be 'ring' or 'grid'"):
+        diffusion.measure("moons")
+
+
+def test_settings_follow_the_recipes_and_stale_names_every_change(monkeypatch):
+    stored = diffusion.settings("ring", budget_name="book")
+    assert stored["steps"] == diffusion.RECIPES["ring"].steps["book"] and stored["scale"] == 0.05
+    assert diffusion.settings("ring", steps=7)["steps"] == 7
+    configs = {"diffusion/ring": stored, "best-ring/gan": {"model": "mlp"}}
+    assert diffusion.stale(configs) == []
+    changed = diffusion.RECIPES["ring"].__class__(scale=0.1)
+    monkeypatch.setitem(diffusion.RECIPES, "ring", changed)
+    assert diffusion.stale(configs) == ["diffusion/ring: scale was 0.05, is now 0.1"]
