@@ -133,3 +133,13 @@ def test_the_best_recipe_covers_every_mode_on_every_run_and_beats_table_1_on_the
     assert len(held_out) >= 5 and min(held_out) < record.TABLE_1["grid"]["GAN"][1] < max(held_out)
     ring_hq = [100 * r["high_quality"] for r in record.select(best, preset="best-ring")]
     assert sum(ring_hq) / len(ring_hq) > record.TABLE_1["ring"]["PacGAN2"][1]
+
+
+def test_the_diffusion_record_covers_every_mode_on_every_run_of_seeds_0_to_4_with_both_kernels():
+    # what chapter 11 says of the record: every mode on every run, the ring and the grid, both kernel sets
+    shipped = record.load("diffusion")
+    for dataset, modes in (("ring", 8), ("grid", 25)):
+        for kernels in record.kernel_sets(shipped):
+            found = record.select(shipped, label=f"diffusion/{dataset}", kernels=kernels)
+            assert {r["seed"] for r in found} >= set(record.TUNED_SEEDS), (dataset, kernels)
+            assert all(r["modes"] == modes and r["evaluations"] == 1000 for r in found), (dataset, kernels)
