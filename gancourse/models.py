@@ -7,6 +7,9 @@ a logit for the GAN losses (D = sigmoid(logit)), the critic value f(x) for the W
 - :class:`DCGANGenerator`, :class:`DCGANDiscriminator`: Radford et al. (2016) adapted to 28x28.
 - :class:`WGANCritic`: the DCGAN discriminator without batch norm (the gradient penalty is
   per-sample, and batch norm couples the samples of a batch).
+- :func:`spectral_normalise`: spectral normalisation (Miyato et al., 2018), an option of
+  every discriminator and critic (``spectral_norm=True``); :func:`largest_singular_value`,
+  the power iteration behind it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import inspect
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 
 def remembers_arguments(init):
@@ -35,6 +39,26 @@ def remembers_arguments(init):
         self.init_args = {name: value for name, value in bound.arguments.items() if name != "self"}
 
     return wrapper
+
+
+class Picklable:
+    """A course network that pickles even when spectrally normalised (PyTorch refuses to pickle a
+    parametrized module): through its description and its ``state_dict``, so that it can come
+    back from a worker process (:func:`gancourse.parallel.map`)."""
+
+    def __reduce_ex__(self, protocol):
+        if not any(parametrize.is_parametrized(m) for m in self.modules()):
+            return super().__reduce_ex__(protocol)
+        return _unpickle, (describe(self), self.state_dict(), [m.training for m in self.modules()])
+
+
+def _unpickle(description: dict, state: dict, modes: list[bool]) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        model = rebuild(description)
+    model.load_state_dict(state)
+    for module, training in zip(model.modules(), modes, strict=True):
+        module.training = training
+    return model
 
 
 def mlp(n_in: int, n_out: int, hidden: int, depth: int, activation: type[nn.Module]) -> nn.Sequential:
@@ -113,7 +137,7 @@ class MinibatchStd(nn.Module):
         return torch.cat([x, x.std(dim=0, keepdim=True).expand_as(x)], dim=1)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(Picklable, nn.Module):
     """D: x in R^{x_dim} -> one logit, a fully connected network with LeakyReLU(0.2).
 
     - ``pack`` > 1 makes it a PacGAN discriminator (Lin et al., 2018): it scores ``pack``
@@ -123,6 +147,8 @@ class MLPDiscriminator(nn.Module):
     - ``minibatch_std=True`` appends the batch's :class:`MinibatchStd` to every input. The
       score of a sample then depends on its batch: score real and fake batches separately
       (the training loop does).
+    - ``spectral_norm=True`` divides every layer's weights by their largest singular value
+      (:func:`spectral_normalise`).
 
     Introduced in chapter 0.
     """
@@ -136,6 +162,7 @@ class MLPDiscriminator(nn.Module):
         pack: int = 1,
         maxout: int = 0,
         minibatch_std: bool = False,
+        spectral_norm: bool = False,
     ):
         super().__init__()
         if pack < 1:
@@ -150,6 +177,8 @@ class MLPDiscriminator(nn.Module):
             layers += [Maxout(width, hidden, maxout)] if maxout > 1 else [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
             width = hidden
         self.net = nn.Sequential(*layers, nn.Linear(width, 1))
+        if spectral_norm:
+            spectral_normalise(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[0] % self.pack:
@@ -187,16 +216,17 @@ class DCGANGenerator(nn.Module):
         return self.net(z.reshape(z.shape[0], self.z_dim, 1, 1))
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(Picklable, nn.Module):
     """DCGAN discriminator for 28x28 images: strided convolutions (no pooling), LeakyReLU(0.2).
 
-    (N, 1, 28, 28) -> logits (N,). ``batch_norm=False`` gives the WGAN-GP critic.
+    (N, 1, 28, 28) -> logits (N,). ``batch_norm=False`` gives the WGAN-GP critic;
+    ``spectral_norm=True`` normalises every convolution (:func:`spectral_normalise`).
 
     Introduced in chapter 5.
     """
 
     @remembers_arguments
-    def __init__(self, ndf: int = 64, channels: int = 1, batch_norm: bool = True):
+    def __init__(self, ndf: int = 64, channels: int = 1, batch_norm: bool = True, spectral_norm: bool = False):
         super().__init__()
         norm = nn.BatchNorm2d(ndf * 2) if batch_norm else nn.Identity()
         self.net = nn.Sequential(
@@ -208,6 +238,8 @@ class DCGANDiscriminator(nn.Module):
             nn.Conv2d(ndf * 2, 1, 7, 1, 0, bias=False),  # 1 x 1 x 1
         )
         self.apply(dcgan_init)
+        if spectral_norm:
+            spectral_normalise(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()
@@ -217,8 +249,55 @@ class WGANCritic(DCGANDiscriminator):
     """The DCGAN discriminator as a Wasserstein critic: no batch norm, an unbounded score f(x)."""
 
     @remembers_arguments
-    def __init__(self, ndf: int = 64, channels: int = 1):
-        super().__init__(ndf=ndf, channels=channels, batch_norm=False)
+    def __init__(self, ndf: int = 64, channels: int = 1, spectral_norm: bool = False):
+        super().__init__(ndf=ndf, channels=channels, batch_norm=False, spectral_norm=spectral_norm)
+
+
+def largest_singular_value(W: torch.Tensor, iters: int = 100, seed: int = 0) -> float:
+    """:math:`\\sigma_{\\max}(W)`, the spectral norm of a matrix, by power iteration.
+
+    .. math:: v \\leftarrow W^\\top u / \\|W^\\top u\\|,\\quad u \\leftarrow W v / \\|W v\\|,
+              \\qquad \\sigma_{\\max} \\approx u^\\top W v
+
+    From a random start (seeded), each step multiplies by :math:`W^\\top W` and so grows the
+    component along the top right singular vector fastest; the error shrinks like
+    :math:`(\\sigma_2 / \\sigma_1)^{2k}`. A tensor of more than two dimensions (a convolution's
+    kernel) is read as the matrix (out, everything else), as :func:`spectral_normalise` does.
+    """
+    if not isinstance(W, torch.Tensor) or W.dim() < 2 or W.numel() == 0:
+        raise ValueError(f"W must be a non-empty tensor of at least 2 dimensions, got {getattr(W, 'shape', type(W).__name__)}")
+    if not (isinstance(iters, int) and iters >= 1):
+        raise ValueError(f"iters must be a positive integer, got {iters!r}")
+    matrix = W.detach().reshape(W.shape[0], -1).double()
+    if not torch.isfinite(matrix).all():
+        raise ValueError("W holds nan or inf values")
+    u = torch.randn(matrix.shape[0], dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    for _ in range(iters):
+        v = matrix.T @ u
+        v = v / v.norm().clamp_min(1e-300)
+        u = matrix @ v
+        u = u / u.norm().clamp_min(1e-300)
+    return float(u @ matrix @ v)
+
+
+def spectral_normalise(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al., 2018) of every linear and convolutional layer of ``module``, in place.
+
+    Each weight is used as :math:`W / \\sigma_{\\max}(W)`, so that the layer's Lipschitz
+    constant (for a linear layer, its largest singular value) is 1, and with 1-Lipschitz
+    activations (ReLU, LeakyReLU) the whole network's is at most 1. :math:`\\sigma_{\\max}` is
+    estimated by power iteration, one step per forward pass in training mode, with the vectors
+    kept between steps: PyTorch's own ``torch.nn.utils.parametrizations.spectral_norm``. For a
+    convolution it normalises the kernel reshaped to (out, in * k * k), as Miyato et al. do,
+    which bounds the convolution's own norm only up to a factor set by the kernel's overlaps.
+
+    Returns ``module``.
+    """
+    with torch.random.fork_rng(devices=[]):  # the power iteration's random start leaves the seeded stream as it was
+        for layer in list(module.modules()):
+            if isinstance(layer, nn.Linear | nn.Conv2d):
+                nn.utils.parametrizations.spectral_norm(layer)
+    return module
 
 
 def dcgan_init(module: nn.Module) -> None:

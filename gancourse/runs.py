@@ -60,6 +60,7 @@ class RunConfig:
     depth_d: int | None = None  # MLP discriminator hidden layers (None: `depth`)
     maxout: int = 0  # MLP discriminator: maxout units with this many pieces (0: LeakyReLU units)
     minibatch_std: bool = False  # MLP discriminator: sees its batch's standard deviation (Karras et al., 2018)
+    spectral_norm: bool = False  # discriminator or critic: spectral normalisation of every layer (Miyato et al., 2018)
     init_std: float | None = None  # MLP weights ~ N(0, init_std), biases 0 (PacGAN: 0.02); None: PyTorch's default
     n_train: int | None = None  # toy data: a fixed training set of this many points (PacGAN: 100,000); None: fresh draws
     batch_in_packs: bool = False  # train.batch_size counts packs of `pack` samples (PacGAN), not samples
@@ -97,7 +98,7 @@ class RunConfig:
         for name in ("hidden_d", "depth_d", "n_train", "limit"):
             value = getattr(self, name)
             require(value is None or (is_int(value) and value >= 1), name, value, "a positive integer (or left out)")
-        for name in ("batch_norm", "minibatch_std", "batch_in_packs"):
+        for name in ("batch_norm", "minibatch_std", "batch_in_packs", "spectral_norm"):
             require(isinstance(getattr(self, name), bool), name, getattr(self, name), "true or false")
         require(is_int(self.maxout) and self.maxout >= 0, "maxout", self.maxout, "0 (LeakyReLU units) or a number of pieces")
         init_std_ok = self.init_std is None or (is_number(self.init_std) and self.init_std > 0)
@@ -270,18 +271,21 @@ def build(config: RunConfig, download: bool = False):
         G = models.MLPGenerator(config.z_dim, 2, config.hidden, config.depth, batch_norm=config.batch_norm)
         D = models.MLPDiscriminator(
             2, config.hidden_d or config.hidden, config.depth_d or config.depth, pack=config.pack,
-            maxout=config.maxout, minibatch_std=config.minibatch_std,
+            maxout=config.maxout, minibatch_std=config.minibatch_std, spectral_norm=config.spectral_norm,
         )  # fmt: skip
         if config.init_std is not None:
             for module in (*G.modules(), *D.modules()):
                 if isinstance(module, torch.nn.Linear):
-                    torch.nn.init.normal_(module.weight, 0.0, config.init_std)
+                    normalised = torch.nn.utils.parametrize.is_parametrized(module, "weight")
+                    weight = module.parametrizations.weight.original if normalised else module.weight
+                    torch.nn.init.normal_(weight, 0.0, config.init_std)
                     if module.bias is not None:
                         torch.nn.init.zeros_(module.bias)
     else:
         G = models.DCGANGenerator(config.z_dim, config.ngf)
         loss = config.train.get("loss", "nonsaturating")
-        D = models.WGANCritic(config.ndf) if loss == "wgan-gp" else models.DCGANDiscriminator(config.ndf)
+        D = (models.WGANCritic(config.ndf, spectral_norm=config.spectral_norm) if loss == "wgan-gp"
+             else models.DCGANDiscriminator(config.ndf, spectral_norm=config.spectral_norm))  # fmt: skip
     return source, G, D
 
 

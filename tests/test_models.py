@@ -1,5 +1,7 @@
 """The networks: shapes, output ranges, DCGAN's rules and initialisation."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -126,7 +128,79 @@ def test_models_remember_their_constructor_arguments_and_rebuild():
         rebuilt = models.rebuild(record)
         assert type(rebuilt) is type(model) and rebuilt.init_args == model.init_args
         assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
-    assert models.describe(models.WGANCritic(ndf=8))["args"] == {"ndf": 8, "channels": 1}
+    assert models.describe(models.WGANCritic(ndf=8))["args"] == {"ndf": 8, "channels": 1, "spectral_norm": False}
     assert models.describe(torch.nn.Linear(2, 2)) == {"class": "Linear", "args": None}
     with pytest.raises(ValueError, match="cannot rebuild a 'Linear' network"):
         models.rebuild({"class": "Linear", "args": None})
+
+
+def test_power_iteration_finds_the_largest_singular_value():
+    gen = torch.Generator().manual_seed(0)
+    for shape in ((5, 3), (3, 7), (16, 16), (8, 4, 3, 3)):  # the last: a convolution's kernel
+        W = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        exact = torch.linalg.matrix_norm(W.reshape(shape[0], -1), ord=2).item()
+        assert models.largest_singular_value(W, iters=500) == pytest.approx(exact, rel=1e-6), shape
+    diagonal = torch.diag(torch.tensor([3.0, -5.0, 1.0]))  # singular values 5, 3, 1
+    assert models.largest_singular_value(diagonal, iters=200) == pytest.approx(5.0, rel=1e-9)
+    for bad in (torch.ones(3), torch.tensor([[1.0, float("nan")]])):
+        with pytest.raises(ValueError, match="W "):
+            models.largest_singular_value(bad)
+
+
+def test_spectral_norm_bounds_every_layer_and_the_discriminators_slope_by_one():
+    torch.manual_seed(0)
+    D = models.MLPDiscriminator(hidden=64, spectral_norm=True)
+    x = torch.randn(256, 2)
+    for _ in range(300):  # PyTorch's power iteration: one step per forward pass in training mode
+        D(x)
+    D.eval()  # the estimate is kept: the weights no longer change
+    layers = [m for m in D.modules() if isinstance(m, nn.Linear)]
+    norms = [torch.linalg.matrix_norm(layer.weight.detach(), ord=2).item() for layer in layers]
+    assert len(layers) == 4 and all(n == pytest.approx(1.0, rel=2e-2) for n in norms), norms
+    points = torch.randn(512, 2, requires_grad=True)
+    (slopes,) = torch.autograd.grad(D(points).sum(), points)
+    bound = math.prod(norms)  # LeakyReLU is 1-Lipschitz: the slope is at most the product of the layers' norms
+    assert slopes.norm(dim=1).max() <= bound * (1 + 1e-6) and bound < 1.1
+    unnormalised = models.MLPDiscriminator(hidden=64)
+    assert max(torch.linalg.matrix_norm(m.weight.detach(), ord=2).item() for m in unnormalised.modules()
+               if isinstance(m, nn.Linear)) > 1.5  # fmt: skip
+
+
+def test_spectrally_normalised_models_rebuild_from_their_description():
+    for D in (models.MLPDiscriminator(spectral_norm=True, maxout=3), models.WGANCritic(ndf=8, spectral_norm=True),
+              models.DCGANDiscriminator(ndf=8, spectral_norm=True)):  # fmt: skip
+        again = models.rebuild(models.describe(D))
+        again.load_state_dict(D.state_dict())  # the same parametrized keys
+        x = torch.randn(4, 2) if isinstance(D, models.MLPDiscriminator) else torch.randn(4, 1, 28, 28)
+        D.eval(), again.eval()
+        assert torch.equal(D(x), again(x))
+        assert any(nn.utils.parametrize.is_parametrized(m) for m in again.modules())
+
+
+def test_a_spectrally_normalised_discriminator_pickles_and_copies_as_it_is():
+    # PyTorch refuses to pickle parametrized modules; the course's come back from worker processes
+    import copy
+    import pickle
+
+    torch.manual_seed(0)
+    for D, x in ((models.MLPDiscriminator(spectral_norm=True), torch.randn(8, 2)),
+                 (models.WGANCritic(ndf=8, spectral_norm=True), torch.randn(4, 1, 28, 28))):  # fmt: skip
+        D(x)  # one power-iteration step: the vectors differ from a fresh network's
+        D.eval()
+        state = torch.get_rng_state()
+        for twin in (pickle.loads(pickle.dumps(D)), copy.deepcopy(D)):
+            assert type(twin) is type(D) and not twin.training
+            assert all(torch.equal(a, b) for a, b in zip(D.state_dict().values(), twin.state_dict().values(), strict=True))
+            assert torch.equal(twin(x), D(x))
+        assert torch.equal(torch.get_rng_state(), state)  # copying draws nothing from the seeded stream
+    plain = models.MLPDiscriminator()
+    assert torch.equal(pickle.loads(pickle.dumps(plain))(torch.ones(2, 2)), plain(torch.ones(2, 2)))
+
+
+def test_spectral_norm_leaves_the_seeded_random_stream_alone():
+    torch.manual_seed(3)
+    models.MLPDiscriminator(spectral_norm=True)
+    after_normalised = torch.rand(3)
+    torch.manual_seed(3)
+    models.MLPDiscriminator()
+    assert torch.equal(torch.rand(3), after_normalised)

@@ -5,6 +5,7 @@ from dataclasses import fields, replace
 
 import pytest
 import torch
+from torch import nn
 
 from gancourse import models, parallel, runs
 
@@ -16,6 +17,11 @@ def test_each_mode_collapse_remedy_switches_on_what_it_names():
     packed = runs.load_config("pacgan-grid", **runs.remedy_settings("pacgan", "pacgan-grid"))
     assert packed.training_config().batch_size == 400 and runs.load_config("pacgan-grid").training_config().batch_size == 100
     assert runs.remedy_settings("minibatch-std", "ring-collapse") == {"minibatch_std": True}
+    assert runs.remedy_settings("spectral-norm", "ring-collapse") == {"spectral_norm": True}
+    _, _, D = runs.build(runs.remedy_config("ring-collapse", "spectral-norm", seed=0))
+    assert sum(nn.utils.parametrize.is_parametrized(m) for m in D.modules()) == 4  # every layer of D
+    with pytest.raises(ValueError, match="spectral_norm must be true or false"):
+        runs.load_config("ring", spectral_norm="yes")
     assert runs.remedy_settings("noise", "grid")["train"]["instance_noise"] > 0
     gp = runs.load_config("ring", train=runs.remedy_settings("wgan-gp", "ring")["train"]).training_config()
     assert (gp.loss, gp.gp_lambda, gp.betas, gp.k, gp.lr_d) == ("wgan-gp", 10.0, (0.0, 0.9), 5, 1e-3)  # the paper's
