@@ -20,7 +20,7 @@ sampling): T network evaluations per sample, where a GAN's generator needs one.
 - :func:`simple_loss`, :func:`loss` and :func:`train_diffusion` (Algorithm 1, with Adam);
 - :data:`RECIPES` and :func:`measure`: the course's settings for the ring and the grid, trained
   and scored as the GANs are (chapter 11 and ``benchmarks/bench_diffusion.py``); :func:`settings`
-  and :func:`stale` keep the shipped record (``gancourse/records/diffusion.json``) honest.
+  lets :func:`gancourse.record.stale` keep the shipped record (``gancourse/records/diffusion.json``) honest.
 
 Everything is seeded through ``torch.Generator`` objects, so a run on the CPU repeats exactly.
 """
@@ -407,25 +407,6 @@ def settings(dataset: str, steps: int | None = None, budget_name: str = "book") 
     flat |= {name: value for name, value in recipe.__dict__.items() if name != "steps"}
     flat["steps"] = recipe.steps_for(budget_name) if steps is None else steps
     return flat
-
-
-def stale(session_configs: dict) -> list[str]:
-    """What differs between the stored settings of diffusion runs and today's :data:`RECIPES` (one line each).
-
-    ``session_configs``: a benchmark session's ``"configs"``; configurations of other models
-    are skipped. Empty: the record still describes the recipes.
-
-    Introduced in chapter 11.
-    """
-    lines = []
-    for key, stored in session_configs.items():
-        if stored.get("model") != "diffusion":
-            continue
-        now = settings(stored["dataset"], stored["steps_asked"], stored["budget"])
-        for name in sorted(set(now) | set(stored)):
-            if now.get(name) != stored.get(name):
-                lines.append(f"{key}: {name} was {stored.get(name, '(absent)')!r}, is now {now.get(name, '(absent)')!r}")
-    return lines
 
 
 def _device_of(generator: torch.Generator | None) -> torch.device:

@@ -128,12 +128,12 @@ def stale(record: dict) -> list[str]:
 
     lines = []
     for session in record["sessions"]:
-        lines += diffusion.stale(session["configs"])  # the diffusion models' settings (chapter 11)
         for key, stored in session["configs"].items():
-            if stored.get("model") == "diffusion":
-                continue
-            now = settings(stored["preset"], stored["remedy"], stored["steps_asked"], stored["budget"], stored["finetune"],
-                           stored.get("overrides"))  # fmt: skip
+            if stored.get("model") == "diffusion":  # chapter 11's diffusion models
+                now = diffusion.settings(stored["dataset"], stored["steps_asked"], stored["budget"])
+            else:
+                now = settings(stored["preset"], stored["remedy"], stored["steps_asked"], stored["budget"],
+                               stored["finetune"], stored.get("overrides"))  # fmt: skip
             for name in sorted(set(now) | set(stored)):
                 if name not in stored and now[name] == _defaults().get(name):
                     continue  # a setting added since, left at its default: the runs did the same

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from gancourse import data, diffusion, metrics
+from gancourse import data, diffusion, metrics, record
 
 
 @pytest.fixture(autouse=True)
@@ -240,8 +240,8 @@ def test_settings_follow_the_recipes_and_stale_names_every_change(monkeypatch):
     stored = diffusion.settings("ring", budget_name="book")
     assert stored["steps"] == diffusion.RECIPES["ring"].steps["book"] and stored["scale"] == 0.05
     assert diffusion.settings("ring", steps=7)["steps"] == 7
-    configs = {"diffusion/ring": stored, "best-ring/gan": {"model": "mlp"}}
-    assert diffusion.stale(configs) == []
+    session = {"sessions": [{"configs": {"diffusion/ring": stored, "best-ring/gan": record.settings("best-ring", "gan")}}]}
+    assert record.stale(session) == []
     changed = diffusion.RECIPES["ring"].__class__(scale=0.1)
     monkeypatch.setitem(diffusion.RECIPES, "ring", changed)
-    assert diffusion.stale(configs) == ["diffusion/ring: scale was 0.05, is now 0.1"]
+    assert record.stale(session) == ["diffusion/ring: scale was 0.05, is now 0.1"]
