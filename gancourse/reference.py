@@ -1,15 +1,18 @@
-"""Reference generators: the course's full-budget runs, shipped with the package.
+"""Reference generators: the course's finished runs, shipped with the package.
 
 The chapters train at the ``book`` budget to show the process; what a full run reaches is
-shown with these generators, trained by the course's own command (``python -m gancourse
-train --preset ... --budget full``) and shipped in ``gancourse/references/``, so that they
-load offline, here and on Colab. Each reference is two files:
+shown with generators trained by the course's own command (``python -m gancourse train
+--preset ... --budget full``) and shipped in ``gancourse/references/``, so that they load
+offline, here and on Colab: ``dcgan`` and ``wgan-gp-fashion``. A third, ``dcgan-small``, is
+chapter 5's own run at the ``book`` budget, the weaker generator of chapter 11's detection
+experiment. Each reference is two files:
 
     <name>.pt     the generator's class, constructor arguments and weights (half precision),
                   a plain dictionary that ``torch.load(..., weights_only=True)`` reads
-    <name>.json   its provenance: the command and commit that trained it, the steps and
-                  images seen, the device, the wall time, its Fréchet classifier distance
-                  and the real-vs-real floor (:func:`score`), and the SHA-256 of the .pt file
+    <name>.json   its provenance: the command and commit that trained it, the budget whose
+                  steps it ran, the steps and images seen, the device, the wall time, its
+                  Fréchet classifier distance and the real-vs-real floor (:func:`score`),
+                  and the SHA-256 of the .pt file
 
 ``load_reference("dcgan")`` returns the generator; ``provenance("dcgan")`` the record.
 ``tools/export_reference.py`` writes both files from a finished run folder.
@@ -30,7 +33,7 @@ from torch import nn
 from . import checkpoint, data, metrics, models, train
 
 FORMAT = "gancourse-reference-v1"
-REFERENCES = ("dcgan", "wgan-gp-fashion")  # named after the presets that trained them
+REFERENCES = ("dcgan", "wgan-gp-fashion", "dcgan-small")  # named after the presets that trained them
 
 
 def folder() -> Path:
@@ -157,6 +160,7 @@ def export(
     full = {
         "name": name,
         **record,
+        "budget": next((name for name, steps in config["steps"].items() if steps == state["step"]), None),
         "steps": state["step"],
         "images_seen": state["step"] * resolved["k"] * resolved["batch_size"],  # real images through D
         "config": {key: config[key] for key in ("dataset", "model", "z_dim", "ngf", "ndf", "init_seed")},

@@ -350,6 +350,8 @@ PUBLIC_API = {
     "metrics.inception_fid": lambda: {"x_a": _images(8), "x_b": _images(8, 1), "feature_network": _Flat(), "batch_size": 3},
     "metrics.classifier_accuracy": lambda: {"classifier": _tiny_classifier(), "x": _images(8), "y": NO_LABELS, "batch_size": 3},
     "metrics.train_feature_classifier": lambda: {"x": _images(8), "y": NO_LABELS, "steps": 1, "batch_size": 4, "lr": 1e-3, "device": "cpu"},
+    "metrics.train_detector": lambda: {"real": _images(8), "generated": _images(8, 1), "steps": 1, "batch_size": 4, "lr": 1e-3, "device": "cpu"},
+    "metrics.detection_accuracy": lambda: {"detector": _tiny_classifier(), "real": _images(8), "generated": _images(8, 1)},
 }  # fmt: skip
 # Inputs that take NaN on purpose, and why (a whole function would be listed with each of its inputs).
 NOT_REFUSED = {

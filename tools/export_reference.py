@@ -1,4 +1,4 @@
-"""Ship a finished full-budget run as one of the package's reference generators.
+"""Ship a finished run as one of the package's reference generators.
 
     python tools/export_reference.py --run runs/dcgan --name dcgan \
         --command "python -m gancourse train --preset dcgan --budget full --out runs/dcgan" \

@@ -12,6 +12,9 @@
   beside the real-vs-real floor; :func:`frechet_distance` on features already computed.
 - :mod:`~gancourse.metrics.inception_score`: :func:`inception_score` (Salimans et al., 2016) of a
   classifier's class probabilities; with the course's classifier, the "classifier score".
+- :mod:`~gancourse.metrics.detection`: :func:`train_detector`, a two-class
+  :class:`FeatureClassifier` that tells real images from generated ones, and
+  :func:`detection_accuracy`, its balanced accuracy on held-out images (1/2 is chance).
 - :mod:`~gancourse.metrics.inception`: :func:`inception_fid`, the Fréchet Inception Distance
   itself, where torch-fidelity and its weights can be had; elsewhere it fails at once with
   :class:`InceptionUnavailable`, which points back to :func:`frechet_classifier_distance`.
@@ -20,6 +23,7 @@ Their inputs are checked by :mod:`~gancourse.metrics.inputs`. Import this packag
 (``from gancourse import metrics``); every measure is one of its names.
 """
 
+from .detection import detection_accuracy, train_detector
 from .frechet import (
     FeatureClassifier,
     classifier_accuracy,
@@ -48,9 +52,9 @@ from .toy import ModeCoverage, mode_coverage, sinkhorn_w1
 
 __all__ = [
     "DensityCoverage", "FeatureClassifier", "INCEPTION_FEATURES", "INCEPTION_WEIGHTS_URL", "InceptionUnavailable",
-    "ModeCoverage", "PrecisionRecall", "classifier_accuracy", "density_coverage", "frechet_classifier_distance",
+    "ModeCoverage", "PrecisionRecall", "classifier_accuracy", "density_coverage", "detection_accuracy", "frechet_classifier_distance",
     "frechet_distance", "inception_fid", "inception_score", "mode_coverage", "nearest_neighbours", "precision_recall", "sinkhorn_w1",
-    "train_feature_classifier",
+    "train_detector", "train_feature_classifier",
 ]  # fmt: skip
 
 # A measure's public address is this package (help(), pickles, the fault table of
