@@ -39,13 +39,6 @@ SAMPLES_TIMED = 10_000
 MODELS = ("gan", "diffusion")
 
 
-def count_calls(module: torch.nn.Module) -> list[int]:
-    """A one-element counter that the module's forward passes increment."""
-    calls = [0]
-    module.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
-    return calls
-
-
 def label(model: str, dataset: str) -> str:
     return f"best-{dataset}/gan" if model == "gan" else f"diffusion/{dataset}"
 
@@ -53,9 +46,9 @@ def label(model: str, dataset: str) -> str:
 def measure_gan(dataset: str, seed: int, steps: int | None) -> dict:
     preset = f"best-{dataset}"
     run = remedies.train_and_measure(preset, "gan", seed=seed, steps=steps, n_samples=SAMPLES_SCORED, progress=False)
-    calls = count_calls(run.G)
     start = time.perf_counter()
-    train.generate(run.G, SAMPLES_TIMED, seed=20_000 + seed)
+    with diffusion.count_evaluations(run.G) as calls:
+        train.generate(run.G, SAMPLES_TIMED, seed=20_000 + seed)
     return dict(name=f"GAN ({preset})", steps=run.history["step"][-1], coverage=run.coverage, seconds=run.seconds,
                 evaluations=calls[0], sample_seconds=time.perf_counter() - start)  # fmt: skip
 

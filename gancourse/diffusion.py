@@ -16,7 +16,8 @@ sampling): T network evaluations per sample, where a GAN's generator needs one.
 - :func:`linear_schedule` / :class:`NoiseSchedule`: the :math:`\\beta_t`, :math:`\\alpha_t`, :math:`\\bar\\alpha_t`;
 - :func:`q_sample`: a draw of :math:`x_t` from :math:`q(x_t \\mid x_0)`, with its noise;
 - :class:`DiffusionMLP`: :math:`\\epsilon_\\theta`, its schedule, and :meth:`DiffusionMLP.sample`
-  (Ho et al.'s Algorithm 2), which counts its network evaluations;
+  (Ho et al.'s Algorithm 2), which counts its network evaluations; :func:`count_evaluations`
+  counts any network's, a GAN's generator's too;
 - :func:`simple_loss`, :func:`loss` and :func:`train_diffusion` (Algorithm 1, with Adam);
 - :data:`RECIPES` and :func:`measure`: the course's settings for the ring and the grid, trained
   and scored as the GANs are (chapter 11 and ``benchmarks/bench_diffusion.py``); :func:`settings`
@@ -29,6 +30,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -407,6 +410,24 @@ def settings(dataset: str, steps: int | None = None, budget_name: str = "book") 
     flat |= {name: value for name, value in recipe.__dict__.items() if name != "steps"}
     flat["steps"] = recipe.steps_for(budget_name) if steps is None else steps
     return flat
+
+
+@contextmanager
+def count_evaluations(network: nn.Module) -> Iterator[list[int]]:
+    """Count the forward passes of ``network`` inside a ``with`` block, any model alike.
+
+    ``with count_evaluations(G) as calls: train.generate(G, n)`` leaves the count in ``calls[0]``
+    (1 for a GAN's batch, T for a diffusion model's). The hook is removed when the block ends,
+    however it ends.
+
+    Introduced in chapter 11.
+    """
+    calls = [0]
+    handle = network.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    try:
+        yield calls
+    finally:
+        handle.remove()
 
 
 def _device_of(generator: torch.Generator | None) -> torch.device:

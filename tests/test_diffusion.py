@@ -245,3 +245,21 @@ def test_settings_follow_the_recipes_and_stale_names_every_change(monkeypatch):
     changed = diffusion.RECIPES["ring"].__class__(scale=0.1)
     monkeypatch.setitem(diffusion.RECIPES, "ring", changed)
     assert record.stale(session) == ["diffusion/ring: scale was 0.05, is now 0.1"]
+
+
+def test_count_evaluations_counts_forward_passes_and_removes_its_hook():
+    net = torch.nn.Linear(2, 2)
+    with diffusion.count_evaluations(net) as calls:
+        for _ in range(3):
+            net(torch.zeros(5, 2))
+    assert calls == [3]
+    net(torch.zeros(1, 2))
+    assert calls == [3] and not net._forward_hooks  # the hook is gone after the block
+    with pytest.raises(RuntimeError), diffusion.count_evaluations(net) as calls:
+        net(torch.zeros(1, 2))
+        raise RuntimeError("stop")
+    assert calls == [1] and not net._forward_hooks  # and after an error
+    model = diffusion.DiffusionMLP(T=7)
+    with diffusion.count_evaluations(model.net) as calls:
+        model.sample(4, generator=torch.Generator().manual_seed(0))
+    assert calls == [7]  # a sample costs T evaluations
