@@ -160,7 +160,7 @@ def export(
     full = {
         "name": name,
         **record,
-        "budget": next((name for name, steps in config["steps"].items() if steps == state["step"]), None),
+        "budget": next((budget for budget, steps in config["steps"].items() if steps == state["step"]), None),
         "steps": state["step"],
         "images_seen": state["step"] * resolved["k"] * resolved["batch_size"],  # real images through D
         "config": {key: config[key] for key in ("dataset", "model", "z_dim", "ngf", "ndf", "init_seed")},
