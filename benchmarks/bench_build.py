@@ -1,6 +1,8 @@
 """How long does the website take to build?
 
-Times, on a copy of the repository in a temporary folder (your own _build is untouched):
+Times, on a copy of the repository in a temporary folder (your own _build is untouched). The copy
+takes the tracked files as they are in the working tree, uncommitted edits included: for a record,
+run it from a clean clone, and do not edit the files while it runs.
 
 1. a full build from an empty cache at each budget asked for (default: smoke and book);
 2. a rebuild after editing one chapter's *text* (no notebook is executed again);
