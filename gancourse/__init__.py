@@ -6,7 +6,7 @@ Foundations
     :mod:`~gancourse.settings` (the validators every configuration uses; the ``GANCOURSE_*``
     numbers read from the environment), :mod:`~gancourse.theory` (densities, BCE, the
     optimal discriminator, KL and JS),
-    :mod:`~gancourse.losses` (GAN, non-saturating, WGAN, gradient-penalty and R1 losses),
+    :mod:`~gancourse.losses` (GAN, non-saturating, WGAN, gradient-penalty, R1 and feature-matching losses),
     :mod:`~gancourse.data` (toy 2-D mixtures, 1-D Gaussians, Fashion-MNIST / MNIST),
     :mod:`~gancourse.dirac` (the Dirac-GAN, Mescheder et al., 2018),
     :mod:`~gancourse.transposed` (transposed convolution by hand),

@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="folder for config.json, checkpoint.pt, history.json, samples.png")
     run.add_argument("--budget", choices=budget.BUDGETS, help=f"overrides ${budget.ENV_VAR}")
     run.add_argument("--steps", type=int, help="generator steps (overrides the budget)")
-    run.add_argument("--loss", help="minimax | nonsaturating | wgan | wgan-gp")
+    run.add_argument("--loss", help="minimax | nonsaturating | wgan | wgan-gp | feature-matching")
     run.add_argument("--seed", type=int, help="seed of the training loop's random numbers")
     run.add_argument("--device", help="cpu, cuda, mps, ... (default: automatic)")
     run.add_argument("--resume", action="store_true", help="continue the run in OUT from its checkpoint")

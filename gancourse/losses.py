@@ -60,6 +60,23 @@ def g_loss_nonsaturating(logits_fake: Tensor) -> Tensor:
     return F.softplus(-logits_fake).mean()
 
 
+def g_loss_feature_matching(features_fake: Tensor, features_real: Tensor) -> Tensor:
+    """Feature matching (Salimans et al., 2016): G matches the mean of D's last hidden layer.
+
+    .. math:: \\mathcal L_G^{\\text{FM}} = \\Bigl\\|\\frac1m\\sum_i h(x_i) - \\frac1m\\sum_j h(G(z_j))\\Bigr\\|_2^2
+
+    with :math:`h` the discriminator's last hidden layer (``D.features``), summed over all
+    its units. D trains as usual, on :func:`d_loss`; the real batch's mean is a target, so
+    no gradient flows through ``features_real``. Chasing the statistics D currently uses,
+    rather than D's verdict, keeps G from overfitting the current D.
+    """
+    if features_fake.shape[1:] != features_real.shape[1:]:
+        raise ValueError(
+            f"real and fake features differ in shape: {tuple(features_real.shape)} vs {tuple(features_fake.shape)}"
+        )
+    return (features_real.detach().mean(0) - features_fake.mean(0)).pow(2).sum()
+
+
 def critic_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
     """The WGAN critic's loss (Arjovsky et al., 2017); the critic maximises the negated form.
 
@@ -161,15 +178,18 @@ class Objective:
     ``penalty(D, x_real, x_fake, weight, rand)`` is added to D's loss when the
     :class:`~gancourse.train.TrainConfig` field named ``weight`` is positive; ``clip`` clips
     the critic's weights after each of its steps; ``critic`` says D's output is a score f(x)
-    rather than a logit (its mean is recorded as it is, not through a sigmoid).
+    rather than a logit (its mean is recorded as it is, not through a sigmoid);
+    ``features`` says ``g_loss`` takes D's last hidden layer on the fake and the real batch
+    (``D.features``) instead of D's outputs on the fakes.
     """
 
     d_loss: Callable[[Tensor, Tensor], Tensor]  # (D's outputs on real, on fake) -> D's loss
-    g_loss: Callable[[Tensor], Tensor]  # D's outputs on fake -> G's loss
+    g_loss: Callable[..., Tensor]  # D's outputs on fake -> G's loss (features: h(fake), h(real))
     penalty: Callable[..., Tensor] | None = None
     weight: str = ""  # the TrainConfig field holding the penalty's weight
     clip: bool = False
     critic: bool = False
+    features: bool = False
 
 
 OBJECTIVES: dict[str, Objective] = {
@@ -177,5 +197,6 @@ OBJECTIVES: dict[str, Objective] = {
     "nonsaturating": Objective(d_loss, g_loss_nonsaturating, r1_term, "r1_gamma"),
     "wgan": Objective(critic_loss, g_loss_wasserstein, clip=True, critic=True),
     "wgan-gp": Objective(critic_loss, g_loss_wasserstein, gp_term, "gp_lambda", critic=True),
+    "feature-matching": Objective(d_loss, g_loss_feature_matching, r1_term, "r1_gamma", features=True),
 }
 """Each loss name of :class:`~gancourse.train.TrainConfig` and its objective: a new loss is one row."""

@@ -187,6 +187,18 @@ class MLPDiscriminator(Picklable, nn.Module):
             x = self.minibatch_std(x)
         return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer h(x), one row per pack: ``forward(x) == head(features(x))``."""
+        if x.shape[0] % self.pack:
+            raise ValueError(f"batch of {x.shape[0]} cannot be split into packs of {self.pack}")
+        if self.minibatch_std is not None:
+            x = self.minibatch_std(x)
+        return self.net[:-1](x.reshape(x.shape[0] // self.pack, -1))
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """The logits from the last hidden layer's activations ``h``."""
+        return self.net[-1](h).squeeze(1)
+
 
 class DCGANGenerator(nn.Module):
     """DCGAN generator for 28x28x1 images: transposed convolutions, batch norm, ReLU, tanh output.
@@ -243,6 +255,14 @@ class DCGANDiscriminator(Picklable, nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden feature map h(x), (N, 2 ndf, 7, 7): ``forward(x) == head(features(x))``."""
+        return self.net[:-1](x)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """The logits from the last hidden feature map ``h``."""
+        return self.net[-1](h).flatten()
 
 
 class WGANCritic(DCGANDiscriminator):
@@ -330,7 +350,10 @@ def course_models() -> dict[str, type[nn.Module]]:
 
 
 def describe(model: nn.Module) -> dict:
-    """``{"class": name, "args": constructor arguments}`` of a course model, as a checkpoint stores it."""
+    """``{"class": name, "args": constructor arguments}`` of a course model, as a checkpoint stores it.
+
+    Introduced in chapter 9.
+    """
     name = type(model).__name__
     if name not in course_models() or not hasattr(model, "init_args"):
         return {"class": name, "args": None}  # a network of the reader's own: not rebuildable
@@ -338,7 +361,10 @@ def describe(model: nn.Module) -> dict:
 
 
 def rebuild(description: dict) -> nn.Module:
-    """A fresh (untrained) model from :func:`describe`'s record; load the weights into it next."""
+    """A fresh (untrained) model from :func:`describe`'s record; load the weights into it next.
+
+    Introduced in chapter 9.
+    """
     name, args = description.get("class"), description.get("args")
     classes = course_models()
     if name not in classes or not isinstance(args, dict):

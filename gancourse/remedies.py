@@ -20,7 +20,8 @@ from . import metrics, train
 from .runs import RunConfig, build, distribution, load_config
 from .settings import require
 
-REMEDIES = ("gan", "minimax", "ttur", "pacgan", "minibatch-std", "wgan-gp", "wgan-gp-toy", "noise", "r1", "spectral-norm")
+REMEDIES = ("gan", "minimax", "ttur", "pacgan", "minibatch-std", "wgan-gp", "wgan-gp-toy", "noise", "r1", "spectral-norm",
+            "feature-matching")  # fmt: skip
 PACK = {"ring": 2, "grid": 4}  # PacGAN's Table 1 (Lin et al., 2018) has m = 2, 3, 4 on both; bench_modes quotes these rows
 NOISE_STD = {"ring": 0.05, "grid": 0.25}  # instance noise: about 5 mode widths, annealed to 0
 R1_GAMMA = 10.0  # strong enough to matter on ring-collapse, where 0.1 and 1 were not (benchmarks/records/NOTES.md)
@@ -44,7 +45,8 @@ def remedy_settings(remedy: str, preset: str) -> dict:
     settings (:data:`WGAN_GP_PAPER`, lambda = 10); ``wgan-gp-toy``: with those of Gulrajani
     et al.'s toy script (:data:`WGAN_GP_TOY`, lambda = 0.1); ``noise``: instance noise;
     ``r1``: the R1 penalty; ``spectral-norm``: spectral normalisation of every layer of D
-    (Miyato et al., 2018). Except for ``ttur``, the learning rates stay the preset's.
+    (Miyato et al., 2018); ``feature-matching``: G matches the mean of D's last hidden layer on
+    real data (Salimans et al., 2016). Except for ``ttur``, the learning rates stay the preset's.
     Remedies join with ``+`` (``"ttur+noise"``): their settings merge, later ones winning.
 
     Introduced in chapter 8.
@@ -77,6 +79,7 @@ def remedy_settings(remedy: str, preset: str) -> dict:
         "noise": {"train": {"instance_noise": NOISE_STD[dataset]}},
         "r1": {"train": {"r1_gamma": R1_GAMMA}},
         "spectral-norm": {"spectral_norm": True},
+        "feature-matching": {"train": {"loss": "feature-matching"}},
     }[remedy]
 
 

@@ -14,8 +14,8 @@ Arjovsky et al. (2017) and Gulrajani et al. (2017) as options of the same loop:
 :class:`TrainingState` (models, optimisers, random generator, batches, history) that
 students can read, call and rewrite (assignment 6); :func:`train` is the loop around them.
 ``loss`` picks the objective from :data:`gancourse.losses.OBJECTIVES`: ``"minimax"``
-(saturating), ``"nonsaturating"``, ``"wgan"`` (weight clipping) or ``"wgan-gp"`` (gradient
-penalty). All randomness (batches, noise, interpolation weights) comes from one seeded
+(saturating), ``"nonsaturating"``, ``"wgan"`` (weight clipping), ``"wgan-gp"`` (gradient
+penalty) or ``"feature-matching"``. All randomness (batches, noise, interpolation weights) comes from one seeded
 generator (and, on an accelerator, its seeded twin on the device) saved in the checkpoints,
 so a run stopped and resumed continues exactly as an uninterrupted one would on the CPU.
 Under ``torchrun`` the same loop trains data-parallel (:mod:`gancourse.distributed`).
@@ -51,7 +51,7 @@ from .device import default_device
 from .running import running
 from .settings import SEED_RANGE, is_int, is_number, is_seed, require
 
-LOSSES = tuple(losses.OBJECTIVES)  # "minimax", "nonsaturating", "wgan", "wgan-gp"
+LOSSES = tuple(losses.OBJECTIVES)  # "minimax", "nonsaturating", "wgan", "wgan-gp", "feature-matching"
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 PRECISIONS = ("fp32", "bf16")
 ADAM_IMPLS = ("default", "foreach", "fused")
@@ -329,6 +329,8 @@ def fit_generator(
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
     if loss not in losses.OBJECTIVES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(losses.OBJECTIVES)}.")
+    if losses.OBJECTIVES[loss].features:
+        raise ValueError(f"the loss {loss!r} matches real data's features, and a fixed D alone gives none; choose another loss.")
     generator_loss = losses.OBJECTIVES[loss].g_loss
     device = default_device(device)
     G.to(device).train()
@@ -753,20 +755,30 @@ def update_D(state: TrainingState, x_real, x_fake, sigma=0.0) -> dict:
     }
 
 
-def update_G(state: TrainingState, x_fake, sigma=0.0, apply=True) -> dict:
+def update_G(state: TrainingState, x_fake, sigma=0.0, apply=True, x_real=None) -> dict:
     """Step (2) of Algorithm 1: one step of G down its loss of D(G(z)).
 
     D's weights stay. ``apply=False`` only computes G's gradient. The
     backward pass also leaves gradients in D's parameters; D's next
     ``zero_grad`` clears them, and D's optimiser never uses them.
+    Feature matching also needs the real batch ``x_real``, whose features are its target.
 
     Introduced in chapter 2.
     """
     objective = losses.OBJECTIVES[state.config.loss]
     state.opt_G.zero_grad(set_to_none=True)
     D = distributed.bare(state.D)  # under torchrun: no all-reduce of D's unused gradients
-    out_fake = D(state.noisy(x_fake, sigma))
-    loss_G = objective.g_loss(out_fake)
+    if objective.features:
+        if x_real is None:
+            raise ValueError(f"the loss {state.config.loss!r} needs the real batch: update_G(state, x_fake, x_real=...)")
+        h_fake = D.features(state.noisy(x_fake, sigma))
+        with torch.no_grad():
+            h_real = D.features(state.noisy(x_real, sigma))
+        out_fake = D.head(h_fake)
+        loss_G = objective.g_loss(h_fake, h_real)
+    else:
+        out_fake = D(state.noisy(x_fake, sigma))
+        loss_G = objective.g_loss(out_fake)
     loss_G.backward()
     norm = grad_norm(state.G)
     if apply:
@@ -837,14 +849,14 @@ def train(G: nn.Module, D: nn.Module, data, config: TrainConfig | None = None, *
                 with torch.set_grad_enabled(last):  # G reuses the last fakes
                     x_fake = state.G(state.noise())
                 if last and config.simultaneous:  # G's gradient, before D's step
-                    out_G = update_G(state, x_fake, sigma, apply=False)
+                    out_G = update_G(state, x_fake, sigma, apply=False, x_real=x_real)
                 out_D = update_D(state, x_real, x_fake, sigma)
             # (2) one step of G on the last fakes, as in PyTorch's DCGAN example:
             # the same expectation as fresh noise, one pass of G fewer.
             if config.simultaneous:
                 state.opt_G.step()  # on the gradient computed before D's step
             else:
-                out_G = update_G(state, x_fake, sigma)
+                out_G = update_G(state, x_fake, sigma, x_real=x_real)
             state.step = step
             state.record(out_D | out_G)
             call = callback if step in callback_steps else None
@@ -891,6 +903,11 @@ def check_first_batch(state: TrainingState) -> None:
     course's samplers, drawing from the run's random stream, draw the same batch again).
     """
     G, D = (copy.deepcopy(distributed.bare(m)) for m in (state.G, state.D))
+    if losses.OBJECTIVES[state.config.loss].features and not (hasattr(D, "features") and hasattr(D, "head")):
+        raise ValueError(
+            f"the loss {state.config.loss!r} matches D's hidden features: give a discriminator with features(x) "
+            "and head(h) methods (the course's MLPDiscriminator and DCGANDiscriminator have them)."
+        )
     before = state.random_state()
     try:
         with torch.no_grad():

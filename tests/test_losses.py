@@ -147,3 +147,22 @@ def test_r1_penalty_of_a_linear_discriminator():
     D = Linear([1.0, 2.0])  # ||grad||^2 = 5 everywhere
     x = torch.randn(6, 2, dtype=torch.float64)
     assert losses.r1_penalty(D, x, gamma=4.0).item() == pytest.approx(0.5 * 4.0 * 5.0)
+
+
+def test_feature_matching_is_the_squared_distance_of_the_feature_means_with_the_real_side_fixed():
+    """Salimans et al.'s loss: ||mean h(x) - mean h(G(z))||^2; its gradient -2 (mu_r - mu_f) / m
+    reaches each fake row, none the real features (a target, not a path to D)."""
+    g = torch.Generator().manual_seed(0)
+    h_real = torch.randn(40, 3, 2, 2, generator=g, dtype=torch.float64).requires_grad_(True)
+    h_fake = torch.randn(25, 3, 2, 2, generator=g, dtype=torch.float64).requires_grad_(True)
+    loss = losses.g_loss_feature_matching(h_fake, h_real)
+    gap = h_real.detach().mean(0) - h_fake.detach().mean(0)
+    assert loss.item() == pytest.approx((gap**2).sum().item(), rel=1e-12)
+    loss.backward()
+    assert h_real.grad is None
+    assert torch.allclose(h_fake.grad, (-2 * gap / 25).expand(25, 3, 2, 2))
+    same = torch.ones(7, 4)
+    assert losses.g_loss_feature_matching(same, 2 * torch.ones(9, 4)).item() == 4.0
+    assert losses.g_loss_feature_matching(same, same).item() == 0.0
+    with pytest.raises(ValueError, match="real and fake features differ in shape"):
+        losses.g_loss_feature_matching(torch.zeros(5, 4), torch.zeros(5, 3))

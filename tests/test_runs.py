@@ -23,6 +23,8 @@ def test_each_mode_collapse_remedy_switches_on_what_it_names():
     with pytest.raises(ValueError, match="spectral_norm must be true or false"):
         runs.load_config("ring", spectral_norm="yes")
     assert runs.remedy_settings("noise", "grid")["train"]["instance_noise"] > 0
+    fm = runs.remedy_config("ring-collapse", "feature-matching", seed=0).training_config()
+    assert (fm.loss, fm.lr_d, fm.lr_g) == ("feature-matching", 1e-4, 1e-3)  # the preset's rates stay
     gp = runs.load_config("ring", train=runs.remedy_settings("wgan-gp", "ring")["train"]).training_config()
     assert (gp.loss, gp.gp_lambda, gp.betas, gp.k, gp.lr_d) == ("wgan-gp", 10.0, (0.0, 0.9), 5, 1e-3)  # the paper's
     toy = runs.load_config("ring", train=runs.remedy_settings("wgan-gp-toy", "ring")["train"]).training_config()
