@@ -5,21 +5,24 @@ shown with generators trained by the course's own command (``python -m gancourse
 --preset ... --budget full``) and shipped in ``gancourse/references/``, so that they load
 offline, here and on Colab: ``dcgan`` and ``wgan-gp-fashion``. A third, ``dcgan-small``, is
 chapter 5's own run at the ``book`` budget, the weaker generator of chapter 11's detection
-experiment. Each reference is two files:
+experiment. Each reference is two or three files:
 
     <name>.pt     the generator's class, constructor arguments and weights (half precision),
                   a plain dictionary that ``torch.load(..., weights_only=True)`` reads
     <name>.json   its provenance: the command and commit that trained it, the budget whose
                   steps it ran, the steps and images seen, the device, the wall time, its
                   Fréchet classifier distance and the real-vs-real floor (:func:`score`),
-                  and the SHA-256 of the .pt file
+                  and the SHA-256 of the .pt file (and of the next one, where it exists)
+    <name>-discriminator.pt   the discriminator trained beside the generator, the same way
 
-``load_reference("dcgan")`` returns the generator; ``provenance("dcgan")`` the record.
-``tools/export_reference.py`` writes both files from a finished run folder.
+``load_reference("dcgan")`` returns the generator, ``load_discriminator("dcgan")`` its
+discriminator, ``provenance("dcgan")`` the record. ``tools/export_reference.py`` writes the
+files from a finished run folder.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import json
@@ -34,6 +37,8 @@ from . import checkpoint, data, metrics, models, train
 
 FORMAT = "gancourse-reference-v1"
 REFERENCES = ("dcgan", "wgan-gp-fashion", "dcgan-small")  # named after the presets that trained them
+DISCRIMINATOR_SUFFIX = "-discriminator.pt"
+ROLES = {"G": "generator", "D": "discriminator"}
 
 
 def folder() -> Path:
@@ -76,19 +81,42 @@ def load_reference(name: str, device=None, where: str | os.PathLike | None = Non
     Introduced in chapter 5.
     """
     record = provenance(name, where)
-    path = _path(name, where, ".pt")
+    return _load(_path(name, where, ".pt"), record.get("sha256"), "G", device)
+
+
+def load_discriminator(name: str, device=None, where: str | os.PathLike | None = None) -> nn.Module:
+    """The discriminator trained beside the reference generator ``name``, as :func:`load_reference`.
+
+    It comes from the run's last checkpoint, the same step as the generator, in float32 and
+    eval mode (batch norm with its running statistics).
+
+    Raises:
+        ValueError: ``name`` is not a reference, or ships no discriminator.
+        FileNotFoundError, checkpoint.CheckpointError: a missing or damaged file.
+
+    Introduced in chapter 9.
+    """
+    record = provenance(name, where)
+    shipped = record.get("discriminator")
+    if not isinstance(shipped, dict):
+        having = [n for n in REFERENCES if isinstance(provenance(n).get("discriminator"), dict)]
+        raise ValueError(f"the reference {name!r} ships no discriminator; these do: {', '.join(having) or 'none'}.")
+    return _load(_path(name, where, DISCRIMINATOR_SUFFIX), shipped.get("sha256"), "D", device)
+
+
+def _load(path: Path, sha256, role: str, device) -> nn.Module:
     raw = path.read_bytes()
-    if hashlib.sha256(raw).hexdigest() != record.get("sha256"):
+    if hashlib.sha256(raw).hexdigest() != sha256:
         raise checkpoint.CheckpointError(
             f"{path} does not match its provenance record (SHA-256); reinstall gancourse to restore it."
         )
     saved = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-        raise checkpoint.CheckpointError(f"{path} is not a gancourse reference generator ({FORMAT}).")
-    G = models.rebuild(saved["model"])
-    checkpoint.check_compatible(G, saved["G"], "generator", path)
-    G.load_state_dict(saved["G"])  # copy_ turns the half-precision tensors back into float32
-    return G.eval().to(device or "cpu")
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT or role not in saved:
+        raise checkpoint.CheckpointError(f"{path} is not a gancourse reference {ROLES[role]} ({FORMAT}).")
+    model = models.rebuild(saved["model"])
+    checkpoint.check_compatible(model, saved[role], ROLES[role], path)
+    model.load_state_dict(saved[role])  # copy_ turns the half-precision tensors back into float32
+    return model.eval().to(device or "cpu")
 
 
 def scorer(n: int = 5_000, classifier_steps: int = 2_000, seed: int = 0, device=None):
@@ -136,27 +164,24 @@ def export(
     run: str | os.PathLike, name: str, record: dict, where: str | os.PathLike | None = None,
     n: int = 5_000, classifier_steps: int = 2_000,
 ) -> dict:  # fmt: skip
-    """Write the generator of the finished run folder ``run`` as the reference ``name``.
+    """Write the generator and discriminator of the finished run folder ``run`` as the reference ``name``.
 
     ``record`` holds what the run folder cannot tell (the command, the commit, the device,
     the wall time); the rest is read from the run (its configuration, steps and images
     seen) or measured here (:func:`score`, and the largest pixel change that half precision
-    makes; ``n`` and ``classifier_steps`` as in :func:`score`). Both files are written
-    atomically, into ``where`` or the package's folder. Returns the full provenance record.
+    makes; ``n`` and ``classifier_steps`` as in :func:`score`). The files are written
+    atomically, into ``where`` or the package's folder, the record last. Returns the record.
     """
     run = Path(run)
     state = checkpoint.load_checkpoint(run / train.CHECKPOINT_NAME)
-    G, _ = checkpoint.load_models(run / train.CHECKPOINT_NAME)
+    G, D = checkpoint.load_models(run / train.CHECKPOINT_NAME)
     config = json.loads((run / "config.json").read_text())
     resolved = config["resolved_train"]
-    half = {key: value.half() if value.is_floating_point() else value for key, value in G.state_dict().items()}
     G_half = models.rebuild(models.describe(G))
-    G_half.load_state_dict(half)
+    G_half.load_state_dict(_half(G))
     z = torch.randn(256, G.z_dim, generator=torch.Generator().manual_seed(0))
     rounding = (train.decode(G, z) - train.decode(G_half.eval(), z)).abs().max().item()
-    buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "model": models.describe(G), "G": half}, buffer)
-    raw = buffer.getvalue()
+    raw = _file(G, "G")
     full = {
         "name": name,
         **record,
@@ -173,8 +198,55 @@ def export(
     out = Path(where) if where is not None else folder()
     out.mkdir(parents=True, exist_ok=True)
     checkpoint.atomic_write(out / f"{name}.pt", raw)
-    checkpoint.atomic_write(out / f"{name}.json", json.dumps(full, indent=2) + "\n")
-    return full
+    return _write_discriminator(D, out, name, full)
+
+
+def add_discriminator(run: str | os.PathLike, name: str, where: str | os.PathLike | None = None) -> dict:
+    """Ship the discriminator of ``run`` beside the reference generator ``name`` that it trained.
+
+    For a reference exported before discriminators were shipped. The run must be the one
+    that trained the reference (or a rerun of its command that repeated it): the same step,
+    and a generator whose half-precision weights equal the shipped ones exactly. The record
+    says so in the discriminator's note. Returns the updated record.
+
+    Raises:
+        ValueError: ``run`` did not train ``name`` (another step or other weights).
+    """
+    record = provenance(name, where)
+    G_ref = load_reference(name, where=where)
+    state = checkpoint.load_checkpoint(Path(run) / train.CHECKPOINT_NAME)
+    G, D = checkpoint.load_models(Path(run) / train.CHECKPOINT_NAME)
+    shipped = G_ref.state_dict()
+    same = state["step"] == record["steps"] and all(
+        torch.equal(value.float(), shipped[key]) for key, value in _half(G).items()
+    )
+    if not same:
+        raise ValueError(
+            f"{run} did not train the reference {name!r} (another step or other generator weights); "
+            "export it as a reference of its own instead."
+        )
+    note = (f"added on {datetime.date.today().isoformat()} from a run whose generator equals the shipped one "
+            "exactly (half precision) at the same step")
+    return _write_discriminator(D, Path(where) if where is not None else folder(), name, record, note)
+
+
+def _half(model: nn.Module) -> dict:
+    return {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
+
+
+def _file(model: nn.Module, role: str) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "model": models.describe(model), role: _half(model)}, buffer)
+    return buffer.getvalue()
+
+
+def _write_discriminator(D: nn.Module, out: Path, name: str, record: dict, note: str | None = None) -> dict:
+    raw = _file(D, "D")
+    shipped = {"sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}
+    record = {**record, "discriminator": {**shipped, "note": note} if note else shipped}
+    checkpoint.atomic_write(out / f"{name}{DISCRIMINATOR_SUFFIX}", raw)
+    checkpoint.atomic_write(out / f"{name}.json", json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def _path(name: str, where, suffix: str) -> Path:

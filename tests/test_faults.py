@@ -415,7 +415,7 @@ def test_a_damaged_reference_record_is_refused_with_one_line_that_says_to_reinst
     (tmp_path / "dcgan.pt").write_bytes((reference.folder() / "dcgan.pt").read_bytes())
     path = tmp_path / "dcgan.json"
     path.write_bytes(damage)
-    for call in (reference.provenance, reference.load_reference):
+    for call in (reference.provenance, reference.load_reference, reference.load_discriminator):
         with pytest.raises(checkpoint.CheckpointError) as refused:
             call("dcgan", where=tmp_path)
         assert str(refused.value) == f"{path} is damaged (not a reference's JSON record); reinstall gancourse to restore it."

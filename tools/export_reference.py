@@ -4,8 +4,14 @@
         --command "python -m gancourse train --preset dcgan --budget full --out runs/dcgan" \
         --commit bf51ce0 --device "2-core CPU" --seconds 2400
 
-writes gancourse/references/<name>.pt (the generator in half precision) and <name>.json (its
-provenance, with the Fréchet classifier distance measured here; see gancourse.reference).
+writes gancourse/references/<name>.pt and <name>-discriminator.pt (the generator and the
+discriminator in half precision) and <name>.json (their provenance, with the Fréchet classifier
+distance measured here; see gancourse.reference).
+
+    python tools/export_reference.py --run runs/dcgan --name dcgan --add-discriminator
+
+ships the discriminator of the run that trained an already shipped reference generator (the
+run is refused unless its generator equals the shipped one).
 """
 
 from __future__ import annotations
@@ -24,12 +30,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", required=True, help="the run folder (config.json, checkpoint.pt)")
     parser.add_argument("--name", required=True, choices=reference.REFERENCES)
-    parser.add_argument("--command", required=True, help="the exact command that trained the run")
-    parser.add_argument("--commit", required=True, help="the course's commit the run was trained with")
-    parser.add_argument("--device", required=True, help="what it ran on, in words (e.g. '2-core CPU')")
-    parser.add_argument("--seconds", type=float, required=True, help="the run's wall time")
+    parser.add_argument("--add-discriminator", action="store_true",
+                        help="only add the run's discriminator to the shipped reference it trained")
+    parser.add_argument("--command", help="the exact command that trained the run")
+    parser.add_argument("--commit", help="the course's commit the run was trained with")
+    parser.add_argument("--device", help="what it ran on, in words (e.g. '2-core CPU')")
+    parser.add_argument("--seconds", type=float, help="the run's wall time")
     parser.add_argument("--note", default="", help="anything else a reader should know")
     args = parser.parse_args()
+    if args.add_discriminator:
+        try:
+            full = reference.add_discriminator(args.run, args.name)
+        except ValueError as err:
+            parser.exit(2, f"export_reference: {err}\n")
+        print(json.dumps(full["discriminator"], indent=2))
+        return
+    missing = [f"--{key}" for key in ("command", "commit", "device", "seconds") if getattr(args, key) is None]
+    if missing:
+        parser.error(f"a new reference needs {', '.join(missing)}")
     record = {
         "command": args.command,
         "commit": args.commit,
