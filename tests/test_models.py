@@ -204,3 +204,16 @@ def test_spectral_norm_leaves_the_seeded_random_stream_alone():
     torch.manual_seed(3)
     models.MLPDiscriminator()
     assert torch.equal(torch.rand(3), after_normalised)
+
+
+def test_a_discriminators_head_of_its_features_is_its_forward_pass():
+    """features(x) is the last hidden layer and head(h) the rest: together, bit for bit, forward(x)
+    (packed, with the minibatch's standard deviation, and in the convolutional discriminator)."""
+    torch.manual_seed(0)
+    cases = [(models.MLPDiscriminator(pack=2, minibatch_std=True), torch.randn(8, 2), (4, 128)),
+             (models.MLPDiscriminator(maxout=3), torch.randn(6, 2), (6, 128)),
+             (models.DCGANDiscriminator(ndf=8), torch.randn(4, 1, 28, 28), (4, 16, 7, 7)),
+             (models.WGANCritic(ndf=8), torch.randn(4, 1, 28, 28), (4, 16, 7, 7))]  # fmt: skip
+    for D, x, shape in cases:
+        h = D.features(x)
+        assert h.shape == shape and torch.equal(D.head(h), D(x))
