@@ -31,20 +31,11 @@ from . import Case, Check, f64
 # --------------------------------------------------------------------------- references
 
 
-def _cov(x: torch.Tensor) -> torch.Tensor:
-    return torch.cov(x.T)
-
-
-def _trace_sqrt_product(cov_a: torch.Tensor, cov_b: torch.Tensor) -> torch.Tensor:
-    """Tr (Σa Σb)^{1/2}: Σa Σb has the eigenvalues of the PSD Σa^{1/2} Σb Σa^{1/2}, real and >= 0."""
-    eigenvalues = torch.linalg.eigvals(cov_a @ cov_b).real.clamp(min=0)
-    return eigenvalues.sqrt().sum()
-
-
 def _frechet(mu_a, cov_a, mu_b, cov_b, mean=None, trace=None, factor=2.0) -> torch.Tensor:
-    """d²; for a mistake, with a part replaced: ``mean`` for ||μa - μb||², ``trace`` for Tr (Σa Σb)^{1/2}."""
+    """d²; for a mistake, with a part replaced: ``mean`` for ||μa - μb||², ``trace`` for Tr (Σa Σb)^{1/2}, the sum of
+    the square roots of the eigenvalues of Σa Σb (those of the PSD Σa^{1/2} Σb Σa^{1/2}: real and >= 0)."""
     mean = (mu_a - mu_b).pow(2).sum() if mean is None else mean
-    trace = _trace_sqrt_product(cov_a, cov_b) if trace is None else trace
+    trace = torch.linalg.eigvals(cov_a @ cov_b).real.clamp(min=0).sqrt().sum() if trace is None else trace
     return mean + cov_a.trace() + cov_b.trace() - factor * trace
 
 
@@ -85,12 +76,12 @@ _MIX3 = torch.tensor([[1.0, 0.5, 0.0], [0.0, 1.0, -0.3], [0.0, 0.0, 2.0]], dtype
 
 gaussian_stats = Check(
     "gaussian_stats", doc="``fn(features)`` -> ``(mu, cov)``: the sample mean (d,) and the unbiased covariance (d, d) of (N, d) features.",
-    parts=("mu", "cov"), reference=lambda x: (x.mean(0), _cov(x)), cases=[
+    parts=("mu", "cov"), reference=lambda x: (x.mean(0), torch.cov(x.T)), cases=[
         Case("the four corners of the square [0, 2]^2", (_CORNERS,)),
         Case("40 random points in 3-D", (torch.randn(40, 3, dtype=f64, generator=_generator(1)) @ _MIX3 + torch.tensor([1.0, -2.0, 0.5], dtype=f64),)),
     ], mistakes={
-        "That is the mean of each sample over its features; average over the samples, dim=0.": lambda x: (x.mean(1), _cov(x)),
-        "That is the sum over the samples; divide by N.": lambda x: (x.sum(0), _cov(x)),
+        "That is the mean of each sample over its features; average over the samples, dim=0.": lambda x: (x.mean(1), torch.cov(x.T)),
+        "That is the sum over the samples; divide by N.": lambda x: (x.sum(0), torch.cov(x.T)),
         "That is the covariance between the N samples; the variables are the d features "
         "(torch.cov treats rows as variables: pass features.T).": lambda x: (x.mean(0), torch.cov(x)),
         "That divides by N, the biased covariance; the unbiased one divides by N - 1.": lambda x: (x.mean(0), (x - x.mean(0)).T @ (x - x.mean(0)) / len(x)),
@@ -138,10 +129,8 @@ sqrtm_psd = Check(
 
 # --------------------------------------------------------------------------- Task 3
 FACTOR_2 = partial(_frechet, factor=1.0)
-SQUARE_ROOT = "That is the square root of d²; the Fréchet distance of FID is the squared distance d², no square root."
 NORM = lambda mu_a, cov_a, mu_b, cov_b: _frechet(mu_a, cov_a, mu_b, cov_b, mean=(mu_a - mu_b).norm())  # noqa: E731
 NO_ROOT_TERM = partial(_frechet, factor=0.0)
-MEAN_ONLY = "That is only the mean term; add the covariance term."
 _one, _var = (lambda v: torch.tensor([v], dtype=f64)), (lambda v: torch.tensor([[v]], dtype=f64))
 _A_DIAG, _B_DIAG = torch.tensor([1.0, 4.0, 9.0], dtype=f64), torch.tensor([4.0, 4.0, 1.0], dtype=f64)
 _MU_3A, _MU_3B = torch.tensor([0.0, 1.0, 2.0], dtype=f64), torch.tensor([1.0, 1.0, 0.0], dtype=f64)
@@ -173,7 +162,7 @@ frechet_distance = Check(
         _distance("frechet_distance of a Gaussian with itself", (_MU_A, _COV_A, _MU_A, _COV_A), 0.0, atol=1e-8),
     ], mistakes={
         "The trace term needs its factor 2: Tr(Σa + Σb - 2 (Σa Σb)^{1/2}).": FACTOR_2,
-        SQUARE_ROOT: lambda *args: _frechet(*args).sqrt(),
+        "That is the square root of d²; the Fréchet distance of FID is the squared distance d², no square root.": lambda *args: _frechet(*args).sqrt(),
         "The mean term is the *squared* norm ||μa - μb||².": NORM,
         "(Σa Σb)^{1/2} is not Σa^{1/2} Σb^{1/2} unless the two commute; take the square root of Σa^{1/2} Σb Σa^{1/2}.":
             lambda mu_a, cov_a, mu_b, cov_b: _frechet(mu_a, cov_a, mu_b, cov_b, trace=(_rebuilt(cov_a) @ _rebuilt(cov_b)).trace()),
@@ -183,7 +172,7 @@ frechet_distance = Check(
         "the symmetric Σa^{1/2} Σb Σa^{1/2}, which has the same eigenvalues.":
             lambda mu_a, cov_a, mu_b, cov_b: _frechet(mu_a, cov_a, mu_b, cov_b, trace=torch.linalg.eigvalsh(cov_a @ cov_b).clamp(min=0).sqrt().sum()),
         "The covariance term is Tr(Σa + Σb - 2 (Σa Σb)^{1/2}): did you leave out the square-root term?": NO_ROOT_TERM,
-        MEAN_ONLY: lambda mu_a, cov_a, mu_b, cov_b: (mu_a - mu_b).pow(2).sum(),
+        "That is only the mean term; add the covariance term.": lambda mu_a, cov_a, mu_b, cov_b: (mu_a - mu_b).pow(2).sum(),
     }, report=lambda r: f"the closed forms and Tr (Σa Σb)^(1/2) from torch.linalg.eigvals agree (N(0, 4) vs N(3, 1): {r[0]:.4g})",
 )  # fmt: skip
 
@@ -194,7 +183,7 @@ def _floor(features, n, generator, sets=lambda perm, n: (perm[:n], perm[n : 2 * 
     from ``generator`` unless given."""
     perm = torch.randperm(len(features), generator=generator) if perm is None else perm
     a, b = (features[rows] for rows in sets(perm, n))
-    return _frechet(a.mean(0), _cov(a), b.mean(0), _cov(b))
+    return _frechet(a.mean(0), torch.cov(a.T), b.mean(0), torch.cov(b.T))
 
 
 _MIX4 = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.5, 1.0, 0.0, 0.0], [0.0, -0.4, 0.7, 0.0], [0.2, 0.0, 0.3, 1.5]], dtype=f64)

@@ -18,7 +18,6 @@ import torch.nn.functional as F
 from . import Case, Check, f64
 
 LN10 = math.log(10)
-MINUS = "The loss is the *negative* log-likelihood: did you drop the minus sign?"
 SUM = "That is the sum; the loss is the mean over the batch."
 BASE_10 = "That is log base 10; use torch.log."
 
@@ -55,7 +54,7 @@ bce = Check(
         _loss("bce on the lecture's batch", (torch.cat([_real, _fake]), torch.cat([torch.ones(16), torch.zeros(16)]).to(f64)),
               want=-(math.log(0.9) + math.log(0.8)) / 2),
     ], mistakes={
-        MINUS: lambda y_hat, y: -F.binary_cross_entropy(y_hat, y),
+        "The loss is the *negative* log-likelihood: did you drop the minus sign?": lambda y_hat, y: -F.binary_cross_entropy(y_hat, y),
         "That is log base 10 (the lecture's -0.3); use the natural log, torch.log.": lambda y_hat, y: F.binary_cross_entropy(y_hat, y) / LN10,
         "That is the sum over the batch; the loss is the mean.": partial(F.binary_cross_entropy, reduction="sum"),
         "The labels are swapped: y multiplies log(y_hat), (1 - y) multiplies log(1 - y_hat).": lambda y_hat, y: F.binary_cross_entropy(y_hat, 1 - y),

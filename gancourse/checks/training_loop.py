@@ -26,17 +26,14 @@ import torch.nn.functional as F
 from .. import data, models, runs, train
 from . import Case, Check, fail, pair, passed, to_float, weights
 
-BATCH = 64
-WRONG_STEP = "are not those of a correct step"  # what the message says of wrong weights
 
-
-def _state(loss_seed: int = 0) -> tuple[train.TrainingState, torch.Tensor, torch.Tensor]:
+def _state() -> tuple[train.TrainingState, torch.Tensor, torch.Tensor]:
     """A small game on chapter 2's Gaussian, after a few plain steps (so Adam has moments),
     with one real batch and one fake batch ``G(z)`` that still carries G's graph."""
-    torch.manual_seed(loss_seed)
+    torch.manual_seed(0)
     G = models.MLPGenerator(z_dim=4, x_dim=2, hidden=16, depth=2)
     D = models.MLPDiscriminator(x_dim=2, hidden=16, depth=2)
-    config = train.TrainConfig(steps=10, batch_size=BATCH, lr_d=1e-2, lr_g=1e-2, progress=False)
+    config = train.TrainConfig(steps=10, batch_size=64, lr_d=1e-2, lr_g=1e-2, progress=False)
     state = train.TrainingState.create(G, D, data.gaussian_2d(), config, device="cpu")
     for _ in range(2):
         x_fake = G(state.noise())
@@ -73,13 +70,11 @@ def _step(player: str, loss: Callable | None = None, zero_grad: bool = True) -> 
     return update
 
 
-_WORDS = {  # what a step of each player must leave alone, and what it says when no gradient reached it
-    "D": ("D's step changed G's weights: step only state.opt_D.", "state.opt_D.step() was called, but D's weights did not "
-          "change: no gradient reached them. Compute the loss from D's outputs as they are (no .detach() or .item() on them) "
-          "and call loss_D.backward() before the step."),
-    "G": ("G's step changed D's weights: step only state.opt_G (D's optimiser must not step here).", "state.opt_G.step() was "
-          "called, but G's weights did not change: no gradient reached them. G learns through D(x_fake) with x_fake still "
-          "attached to G: do not detach it here (only D's step detaches), and call loss_G.backward() before the step."),
+_WORDS = {  # what a step of each player must leave alone, and how a gradient reaches the player's weights
+    "D": ("D's step changed G's weights: step only state.opt_D.", "Compute the loss from D's outputs as they are (no .detach() "
+          "or .item() on them) and call loss_D.backward() before the step."),
+    "G": ("G's step changed D's weights: step only state.opt_G (D's optimiser must not step here).", "G learns through D(x_fake) "
+          "with x_fake still attached to G: do not detach it here (only D's step detaches), and call loss_G.backward() before the step."),
 }  # fmt: skip
 
 
@@ -93,19 +88,20 @@ def _play(player: str, fn: Callable, case: Case) -> tuple[torch.Tensor, object]:
         p.grad = torch.full_like(p, 0.5)  # a correct step clears them; a step of G's optimiser here would move G
     steps = _Counting(opt, "step")
     loss = fn(state, x_real, x_fake) if player == "D" else fn(state, x_fake)
-    task, (changed_other, no_gradient) = f"update_{player}", _WORDS[player]
+    task, (changed_other, reach) = f"update_{player}", _WORDS[player]
     if player == "D" and any(p.grad is not None and not torch.all(p.grad == 0.5) for p in state.G.parameters()):
         fail(task, "D's step sent gradients into G's weights: give D x_fake.detach(), so that G stays fixed.")  # fmt: skip
     if not torch.equal(weights(other), other_before):
         fail(task, changed_other)
     if torch.equal(weights(me), before):
-        fail(task, no_gradient if steps.count else f"{player}'s weights did not change: call state.opt_{player}.step() after the backward pass.")  # fmt: skip
+        fail(task, f"state.opt_{player}.step() was called, but {player}'s weights did not change: no gradient reached them. {reach}"
+                   if steps.count else f"{player}'s weights did not change: call state.opt_{player}.step() after the backward pass.")  # fmt: skip
     return weights(me), loss
 
 
 def _step_parts(player: str) -> tuple[Case, Case]:
     """How a step's results are judged: its player's weights, then the loss it returned."""
-    return (Case(f"{player}'s weights after your step", rtol=1e-5, atol=1e-7, says=WRONG_STEP),
+    return (Case(f"{player}'s weights after your step", rtol=1e-5, atol=1e-7, says="are not those of a correct step"),
             Case("it", scalar=True, what="the returned loss", rtol=1e-5, atol=1e-5,
                  says=f"returned the loss {{got}}; expected {{want}}, {player}'s loss before its step"))  # fmt: skip
 

@@ -87,10 +87,10 @@ def _penalty(grads: torch.Tensor, lam: float, norm=None, value=None) -> torch.Te
     return lam * ((norms - 1) ** 2).mean() if value is None else value(norms, lam)
 
 
-def _gp(critic, real, fake, lam=10.0, eps=None, at=None, mean_scores=False, **replaced):
-    """The penalty with a part replaced: the points ``at(real, fake, eps)``, the gradient of the
-    scores' mean, or a part of :func:`_penalty`."""
-    g = _gradients(critic, _between(real, fake, eps) if at is None else at(real, fake, eps))
+def _gp(critic, real, fake, lam=10.0, eps=None, at=None, mean_scores=False, create_graph=False, **replaced):
+    """The penalty (with its graph back to the critic's weights if ``create_graph``); for a mistake, with a
+    part replaced: the points ``at(real, fake, eps)``, the gradient of the scores' mean, or a part of :func:`_penalty`."""
+    g = _gradients(critic, _between(real, fake, eps) if at is None else at(real, fake, eps), create_graph)
     return _penalty(g / len(g) if mean_scores else g, lam, **replaced)
 
 
@@ -164,22 +164,6 @@ interpolates = Check(
 
 
 # ----------------------------------------------------------------------------- Task 3
-def _drawn_eps(task: str, label: str, x_hat: torch.Tensor, real, fake) -> None:
-    """Fail unless x_hat (of the batch's shape) lies on the segments from fake to real, at weights
-    eps ~ U[0, 1], one per sample."""
-    direction = real - fake
-    drawn = ((x_hat - fake) * direction).sum(dim=1) / direction.pow(2).sum(dim=1)
-    if (x_hat - fake - drawn[:, None] * direction).abs().max().item() > 1e-6:
-        fail(task, f"{label}: the critic was evaluated on points that are not on the segments between "
-                   "the real and the generated samples; use x_hat = interpolates(real, fake, eps).")  # fmt: skip
-    if drawn.min() < -1e-6 or drawn.max() > 1 + 1e-6:
-        fail(task, f"{label}: the weights eps range over [{drawn.min():.2f}, {drawn.max():.2f}]; draw them "
-                   "uniformly from [0, 1] with torch.rand (torch.randn is a normal distribution).")  # fmt: skip
-    if drawn.std() < 0.05:
-        fail(task, f"{label}: all samples were mixed with the same eps = {drawn.mean():.3f}; draw one "
-                   "eps per sample, torch.rand(N).")  # fmt: skip
-
-
 _REAL, _FAKE, _EPS = penalty_batch()
 with torch.random.fork_rng():
     torch.manual_seed(11)
@@ -226,8 +210,8 @@ def gradient_penalty(fn) -> None:
     task = "gradient_penalty"
     _gradient_penalty.results(fn)
     # the tanh network: the graph back to the critic's weights
-    (critic, points_real, points_fake), tanh = _TANH, _gradient_penalty.cases[-1]
-    reference = _penalty(_gradients(critic, _between(points_real, points_fake, _TANH_EPS), create_graph=True), 10.0)
+    critic, tanh = _NET, _gradient_penalty.cases[-1]
+    reference = _gp(*_TANH, eps=_TANH_EPS, create_graph=True)
     penalty = call(task, tanh, fn, PENALTY_HINTS)
     if not isinstance(penalty, torch.Tensor) or penalty.grad_fn is None:
         fail(task, f"{tanh.label} has no graph back to the critic's weights (no grad_fn), so the penalty cannot "
@@ -267,7 +251,18 @@ def gradient_penalty(fn) -> None:
         calls = f"{len(seen)} calls" if len(seen) > 1 else "one call"
         fail(task, f"{label}: the critic saw a batch of shape {tuple(x_hat.shape)} in {calls}; expected the "
                    f"{len(many_real)} interpolates, shape {tuple(many_real.shape)}, each once.")  # fmt: skip
-    _drawn_eps(task, label, x_hat, many_real, many_fake)
+    # x_hat lies on the segments from fake to real, at weights eps ~ U[0, 1], one per sample
+    direction = many_real - many_fake
+    drawn = ((x_hat - many_fake) * direction).sum(dim=1) / direction.pow(2).sum(dim=1)
+    if (x_hat - many_fake - drawn[:, None] * direction).abs().max().item() > 1e-6:
+        fail(task, f"{label}: the critic was evaluated on points that are not on the segments between "
+                   "the real and the generated samples; use x_hat = interpolates(real, fake, eps).")  # fmt: skip
+    if drawn.min() < -1e-6 or drawn.max() > 1 + 1e-6:
+        fail(task, f"{label}: the weights eps range over [{drawn.min():.2f}, {drawn.max():.2f}]; draw them "
+                   "uniformly from [0, 1] with torch.rand (torch.randn is a normal distribution).")  # fmt: skip
+    if drawn.std() < 0.05:
+        fail(task, f"{label}: all samples were mixed with the same eps = {drawn.mean():.3f}; draw one "
+                   "eps per sample, torch.rand(N).")  # fmt: skip
     # f = ||x||^2 / 2: the gradient at x is x
     judge(task, Case(label, want=_penalty(x_hat, 10.0), scalar=True), penalty)
     passed(task, f"lam * mean (||grad f(x_hat_i)|| - 1)^2 on the interpolates; on the tanh network it is "
@@ -284,7 +279,6 @@ def _step_with(zero_grad=True, loss_sign=1.0, penalty_sign=1.0, lam_used=None, s
     (its gradient is w); a mistake unless the defaults."""
 
     def critic_step(critic, optimizer, real, fake, lam=10.0):
-        objective = lambda: critic(fake).mean() - critic(real).mean() + lam * (critic.weight.norm() - 1) ** 2  # noqa: E731
         if zero_grad:
             optimizer.zero_grad()
         critic_loss = critic(fake).mean() - critic(real).mean()
@@ -292,7 +286,8 @@ def _step_with(zero_grad=True, loss_sign=1.0, penalty_sign=1.0, lam_used=None, s
         loss.backward()
         if step:
             optimizer.step()
-        return {"before": loss, "critic loss": critic_loss, "after": objective()}[returned].item()
+        after = critic(fake).mean() - critic(real).mean() + lam * (critic.weight.norm() - 1) ** 2  # the objective, after the step
+        return {"before": loss, "critic loss": critic_loss, "after": after}[returned].item()
 
     return critic_step
 
@@ -307,16 +302,14 @@ def _play(fn, case: Case) -> tuple:
     return weights(critic), loss
 
 
-A_TENSOR = "is a tensor; return the loss as a Python number, loss.item(), so that the training loop does not keep the graph alive."
-
-
 critic_step = Check(
     "critic_step", doc="``fn(critic, optimizer, real, fake, lam)``: one step on :math:`\\mathcal L_f + \\lambda\\,\\mathbb E(\\|\\nabla f(\\hat x)\\| - 1)^2`; returns the loss before the step.",
     cases=[Case(f"critic_step with a linear critic, ||w|| = 2, SGD lr = {LR}, lam = {lam}", shift_batch(1.0, 6), kwargs=kwargs)
            for lam, kwargs in ((10.0, {}), (2.0, {"lam": 2.0}))],  # the default lam is 10
     reference=_step_with(), play=_play, parts=(
         Case("the weights and bias after {label}"),
-        Case("the loss returned by {label}", scalar=True, what="{label}", guard=lambda got: A_TENSOR if isinstance(got, torch.Tensor) else None),
+        Case("the loss returned by {label}", scalar=True, what="{label}", guard=lambda got: "is a tensor; return the loss as a Python number, "
+             "loss.item(), so that the training loop does not keep the graph alive." if isinstance(got, torch.Tensor) else None),
     ), mistakes={
         "The old gradients were added to the new ones: call optimizer.zero_grad() before backward().": _step_with(zero_grad=False),
         "The weights did not move: call loss.backward() and then optimizer.step().": _step_with(step=False),
