@@ -87,32 +87,67 @@ def gaussian_2d(mean=(1.0, -1.0), cov=((1.0, 0.6), (0.6, 0.5))) -> Gaussian:
 
 @dataclass(frozen=True)
 class GaussianMixture:
-    """An equal-weight mixture of isotropic Gaussians with common std, as in PacGAN's benchmarks.
+    """A mixture of isotropic Gaussians with common std, as in PacGAN's benchmarks: equal
+    weights unless ``weights`` are given (then mode k has probability ``weights[k]``).
 
     Introduced in chapter 3.
     """
 
     centers: torch.Tensor  # (K, d)
     std: float
+    weights: torch.Tensor | None = None  # (K,), >= 0, summing to 1; None: 1/K each
+
+    def __post_init__(self):
+        if self.weights is None:
+            return
+        w = torch.as_tensor(self.weights, dtype=torch.float64)
+        if w.shape != (self.n_modes,) or not torch.isfinite(w).all() or (w < 0).any() or abs(float(w.sum()) - 1) > 1e-6:
+            raise ValueError(f"weights must be {self.n_modes} non-negative numbers summing to 1, one per mode; got {self.weights!r:.80}")  # fmt: skip
+        object.__setattr__(self, "weights", w)
 
     @property
     def n_modes(self) -> int:
         return self.centers.shape[0]
 
+    def reweighted(self, weights) -> GaussianMixture:
+        """The same modes with probabilities ``weights`` (K numbers >= 0 summing to 1).
+
+        Introduced in chapter 11.
+        """
+        return GaussianMixture(self.centers, self.std, weights)
+
     def pdf(self, x) -> torch.Tensor:
         """Density at points ``x`` of shape (N, d), or (N,) in 1-D, as float64:
-        :math:`p(x) = \\frac1K\\sum_k \\mathcal N(x; c_k, \\sigma^2 I)`."""
+        :math:`p(x) = \\sum_k w_k\\, \\mathcal N(x; c_k, \\sigma^2 I)`, :math:`w_k = 1/K` by default."""
         x = torch.as_tensor(x, dtype=torch.float64)
         x = x.reshape(-1, 1) if x.dim() == 1 else x
         d = self.centers.shape[1]
         sq = torch.cdist(x, self.centers.double()) ** 2
         norm = (2 * math.pi * self.std**2) ** (d / 2)
-        return torch.exp(-0.5 * sq / self.std**2).mean(dim=1) / norm
+        densities = torch.exp(-0.5 * sq / self.std**2)
+        mixed = densities.mean(dim=1) if self.weights is None else densities @ self.weights
+        return mixed / norm
+
+    def log_pdf(self, x) -> torch.Tensor:
+        """:math:`\\log p(x)` at points ``x`` of shape (N, d), or (N,) in 1-D, as float64, by
+        log-sum-exp: finite far from every centre, where :meth:`pdf` rounds to 0.
+
+        Introduced in chapter 11.
+        """
+        x = torch.as_tensor(x, dtype=torch.float64)
+        x = x.reshape(-1, 1) if x.dim() == 1 else x
+        d = self.centers.shape[1]
+        w = torch.full((self.n_modes,), 1 / self.n_modes, dtype=torch.float64) if self.weights is None else self.weights
+        sq = torch.cdist(x, self.centers.double()) ** 2
+        return torch.logsumexp(w.log() - 0.5 * sq / self.std**2, dim=1) - 0.5 * d * math.log(2 * math.pi * self.std**2)
 
     def sample(self, n: int, seed: int | None = None, generator: torch.Generator | None = None):
-        """``n`` samples, shape (n, d): pick a centre uniformly, add :math:`\\sigma z`."""
+        """``n`` samples, shape (n, d): pick a centre (uniformly, or with the weights), add :math:`\\sigma z`."""
         generator = _generator(seed, generator)
-        k = torch.randint(self.n_modes, (n,), generator=generator)
+        if self.weights is None:
+            k = torch.randint(self.n_modes, (n,), generator=generator)
+        else:
+            k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         noise = torch.randn(n, self.centers.shape[1], generator=generator, dtype=self.centers.dtype)
         return self.centers[k] + self.std * noise
 

@@ -367,7 +367,7 @@ class DiffusionRun:
 
 
 def measure(dataset: str, seed: int = 0, steps: int | None = None, n_samples: int = 2_500,
-            n_timed: int = 0) -> DiffusionRun:  # fmt: skip
+            n_timed: int = 0, weights=None) -> DiffusionRun:  # fmt: skip
     """Train :data:`RECIPES`'s model for ``dataset`` (``"ring"`` or ``"grid"``) and score it as the GANs are.
 
     ``seed`` seeds the initial weights and the training (:func:`train_diffusion`); the
@@ -375,6 +375,8 @@ def measure(dataset: str, seed: int = 0, steps: int | None = None, n_samples: in
     and scored with :func:`gancourse.metrics.mode_coverage`, and the network evaluations they
     took are counted. With ``n_timed`` > 0, that many more are drawn (seed ``20_000 + seed``)
     and timed. ``steps``: Adam steps (None: the recipe's for the budget in force).
+    ``weights``: the modes' probabilities in the training data (None: equal), as in
+    :meth:`gancourse.data.GaussianMixture.reweighted`.
 
     Introduced in chapter 11.
     """
@@ -383,6 +385,7 @@ def measure(dataset: str, seed: int = 0, steps: int | None = None, n_samples: in
     require(is_int(n_samples) and n_samples >= 1, "n_samples", n_samples, "a positive integer")
     require(is_int(n_timed) and n_timed >= 0, "n_timed", n_timed, "a non-negative integer")
     recipe, mixture = RECIPES[dataset], MIXTURES[dataset]()
+    mixture = mixture if weights is None else mixture.reweighted(weights)
     steps = recipe.steps_for() if steps is None else steps
     torch.manual_seed(seed)  # the initial weights
     model = recipe.build()

@@ -130,6 +130,7 @@ def train_and_measure(
     progress: bool | None = None,
     overrides: dict | None = None,
     snapshots: tuple[int, ...] = (),
+    weights=None,
 ) -> ToyRun:
     """Train the toy GAN of a ring or grid preset with one remedy; score it with :func:`~gancourse.metrics.mode_coverage`.
 
@@ -141,6 +142,8 @@ def train_and_measure(
     ``overrides`` are :class:`RunConfig` settings applied last (its ``"train"`` entry
     updates the training settings), e.g. ``{"pack": 2, "train": {"lr_d": 1e-4}}``.
     ``snapshots``: steps at which to keep ``n_samples`` generated points (0 = before training).
+    ``weights``: the modes' probabilities in the training data (K numbers >= 0 summing to 1;
+    None: equal), :meth:`~gancourse.data.GaussianMixture.reweighted`.
 
     Returns:
         A :class:`ToyRun`; the final samples and the snapshots use the same noise.
@@ -150,6 +153,9 @@ def train_and_measure(
     config = remedy_config(preset, remedy, seed, steps, lr, overrides, progress)
     mixture = distribution(config)
     source, G, D = build(config)
+    if weights is not None:  # the same modes, drawn with other probabilities
+        mixture = mixture.reweighted(weights)
+        source = mixture if config.n_train is None else mixture.sample(config.n_train, seed=config.init_seed)
     train_config = config.training_config()
     z = torch.randn(n_samples, G.z_dim, generator=torch.Generator().manual_seed(10_000 + seed))
     kept: dict[int, torch.Tensor] = {0: train.decode(G, z)} if 0 in snapshots else {}

@@ -192,3 +192,36 @@ def test_a_download_that_gets_no_answer_stops_with_one_clear_line(tmp_path, monk
     monkeypatch.setenv(data.TIMEOUT_ENV_VAR, "soon")
     with pytest.raises(ValueError, match="GANCOURSE_DOWNLOAD_TIMEOUT='soon' is not a number of seconds"):
         data.fashion_mnist(root=tmp_path, download=True)
+
+
+def test_a_reweighted_mixture_draws_its_modes_with_their_weights_and_its_density_follows():
+    ring = data.ring()
+    weights = torch.tensor([0.03, 0.47, 0.0, 0.1, 0.1, 0.1, 0.1, 0.1])
+    skewed = ring.reweighted(weights)
+    x = skewed.sample(200_000, seed=0)
+    share = torch.bincount(torch.cdist(x, ring.centers).argmin(dim=1), minlength=8) / len(x)
+    assert torch.allclose(share, weights, atol=0.004)  # binomial sd <= 0.0012
+    assert share[2] == 0  # a mode of weight 0 is never drawn
+    assert torch.equal(skewed.sample(50, seed=3), skewed.sample(50, seed=3))
+    # the density is the weighted sum of the components; the equal weights give the mixture as before
+    points = torch.randn(30, 2, dtype=torch.float64)
+    parts = torch.stack([data.GaussianMixture(ring.centers[k : k + 1], ring.std).pdf(points) for k in range(8)], dim=1)
+    assert torch.allclose(skewed.pdf(points), parts @ weights.double(), rtol=1e-9, atol=0)
+    assert torch.allclose(ring.reweighted(torch.full((8,), 1 / 8)).pdf(points), ring.pdf(points), rtol=1e-6, atol=0)
+    assert torch.equal(ring.sample(100, seed=1), data.ring().sample(100, seed=1))  # no weights: the draws of before
+
+
+@pytest.mark.parametrize("weights", [[0.5, 0.5], [0.2] * 8, [-0.1, 0.3, 0.1, 0.1, 0.1, 0.2, 0.2, 0.1], [math.nan] + [1 / 7] * 7])
+def test_weights_that_are_not_a_distribution_over_the_modes_are_refused(weights):
+    with pytest.raises(ValueError, match="weights must be 8 non-negative numbers summing to 1"):
+        data.ring().reweighted(weights)
+
+
+def test_the_log_density_is_the_log_of_the_density_and_stays_finite_far_from_every_mode():
+    ring = data.ring().reweighted(torch.tensor([0.3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]))
+    near = ring.sample(1_000, seed=0)
+    assert torch.allclose(ring.log_pdf(near), ring.pdf(near).log(), rtol=0, atol=1e-9)
+    one = data.GaussianMixture(torch.zeros(1, 2), 0.01)
+    far = torch.tensor([[1.0, 0.0]], dtype=torch.float64)  # pdf rounds to 0 here
+    assert one.pdf(far).item() == 0
+    assert one.log_pdf(far).item() == pytest.approx(-0.5 / 0.01**2 - math.log(2 * math.pi * 0.01**2), rel=1e-12)

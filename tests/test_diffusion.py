@@ -263,3 +263,20 @@ def test_count_evaluations_counts_forward_passes_and_removes_its_hook():
     with diffusion.count_evaluations(model.net) as calls:
         model.sample(4, generator=torch.Generator().manual_seed(0))
     assert calls == [7]  # a sample costs T evaluations
+
+
+def test_measure_trains_on_the_reweighted_modes_and_scores_against_the_same_centres(monkeypatch):
+    seen = []
+    real_train = diffusion.train_diffusion
+
+    def record_data(model, mixture, **kwargs):
+        seen.append(mixture)
+        return real_train(model, mixture, **{**kwargs, "steps": 1})
+
+    monkeypatch.setattr(diffusion, "train_diffusion", record_data)
+    weights = torch.tensor([0.3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    run = diffusion.measure("ring", seed=0, steps=1, n_samples=20, weights=weights)
+    assert torch.equal(seen[-1].weights, weights.double()) and torch.equal(seen[-1].centers, data.ring().centers)
+    assert run.coverage.n_modes == 8
+    diffusion.measure("ring", seed=0, steps=1, n_samples=20)
+    assert seen[-1].weights is None  # no weights: the equal mixture, as before

@@ -633,3 +633,33 @@ def test_inception_score_is_the_exponential_of_the_mean_kl_to_the_marginal():
 def test_inception_score_refuses_what_are_not_probabilities(bad, says):
     with pytest.raises(ValueError, match=says):
         metrics.inception_score(bad)
+
+
+class _ByBrightness(nn.Module):
+    """A stand-in classifier whose class is known: the mean pixel, cut into 10 bins of [-1, 1]."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(1, 10)
+
+    def logits(self, x):
+        k = ((x.mean(dim=(1, 2, 3)) + 1) / 2 * 10).clamp(0, 9.999).floor().long()
+        return F.one_hot(k, 10).float()
+
+
+def test_class_frequencies_count_the_classifier_s_answers_in_any_batch_size():
+    levels = torch.tensor([0, 0, 0, 3, 3, 9, 5])  # classes of 7 images
+    x = (-1 + (levels.float() + 0.5) / 5).reshape(7, 1, 1, 1).expand(7, 1, 28, 28)
+    want = torch.bincount(levels, minlength=10).double() / 7
+    for batch_size in (1, 3, 7, 1000):
+        shares = metrics.class_frequencies(_ByBrightness(), x, batch_size=batch_size)
+        assert shares.dtype == torch.float64 and torch.equal(shares, want)
+    # the course's classifier: shares sum to 1 and agree with its argmax
+    classifier = metrics.FeatureClassifier(num_features=4, width=2).eval()
+    images = torch.rand(50, 1, 28, 28) * 2 - 1
+    shares = metrics.class_frequencies(classifier, images, batch_size=16)
+    assert shares.sum().item() == pytest.approx(1.0)
+    with torch.no_grad():
+        assert torch.equal(shares, torch.bincount(classifier.logits(images).argmax(1), minlength=10).double() / 50)
+    with pytest.raises(ValueError, match=r"x must hold images of shape \(N, 1, 28, 28\), N >= 1"):
+        metrics.class_frequencies(classifier, images[:0])

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import models, parallel, runs
+from gancourse import data, models, parallel, runs
 
 
 def test_each_mode_collapse_remedy_switches_on_what_it_names():
@@ -151,3 +151,24 @@ def test_one_seed_sets_the_initial_weights_and_the_training_randomness():
     config = runs.load_config("gaussian", seed=7, train={"k": 2})
     assert config.init_seed == 7 and config.train["seed"] == 7 and config.train["k"] == 2
     assert runs.load_config("gaussian").init_seed == 0
+
+
+def test_train_and_measure_trains_on_the_reweighted_modes(monkeypatch):
+    """The weights reach the training data: the sampler, or the fixed training set drawn from it."""
+    import types
+
+    from gancourse import remedies
+
+    seen = []
+
+    def record_source(G, D, source, config, **kwargs):
+        seen.append(source)
+        return types.SimpleNamespace(history={}, seconds=0.0)
+
+    monkeypatch.setattr(remedies.train, "train", record_source)
+    weights = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    runs.train_and_measure("best-ring", seed=0, steps=1, n_samples=10, weights=weights)
+    assert torch.equal(seen[-1].weights, weights.double())
+    runs.train_and_measure("pacgan-ring", seed=0, steps=1, n_samples=10, weights=weights)  # 100,000 points drawn once
+    points = seen[-1]
+    assert points.shape == (100_000, 2) and torch.cdist(points, data.ring().centers).argmin(dim=1).eq(2).all()
