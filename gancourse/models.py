@@ -6,7 +6,8 @@ a logit for the GAN losses (D = sigmoid(logit)), the critic value f(x) for the W
   see the spread of its batch (:class:`MinibatchStd`).
 - :class:`DCGANGenerator`, :class:`DCGANDiscriminator`: Radford et al. (2016) adapted to 28x28.
 - :class:`WGANCritic`: the DCGAN discriminator without batch norm (the gradient penalty is
-  per-sample, and batch norm couples the samples of a batch).
+  per-sample, and batch norm couples the samples of a batch), or with layer norm in its place
+  (``layer_norm=True``, :func:`layer_norm_2d`), which normalises each sample on its own.
 - :func:`spectral_normalise`: spectral normalisation (Miyato et al., 2018), an option of
   every discriminator and critic (``spectral_norm=True``); :func:`largest_singular_value`,
   the power iteration behind it.
@@ -232,15 +233,20 @@ class DCGANDiscriminator(Picklable, nn.Module):
     """DCGAN discriminator for 28x28 images: strided convolutions (no pooling), LeakyReLU(0.2).
 
     (N, 1, 28, 28) -> logits (N,). ``batch_norm=False`` gives the WGAN-GP critic;
-    ``spectral_norm=True`` normalises every convolution (:func:`spectral_normalise`).
+    ``layer_norm=True`` puts layer norm where batch norm was (:func:`layer_norm_2d`), which keeps
+    each sample's score a function of that sample alone; ``spectral_norm=True`` normalises
+    every convolution (:func:`spectral_normalise`).
 
     Introduced in chapter 5.
     """
 
     @remembers_arguments
-    def __init__(self, ndf: int = 64, channels: int = 1, batch_norm: bool = True, spectral_norm: bool = False):
+    def __init__(self, ndf: int = 64, channels: int = 1, batch_norm: bool = True, spectral_norm: bool = False,
+                 layer_norm: bool = False):  # fmt: skip
         super().__init__()
-        norm = nn.BatchNorm2d(ndf * 2) if batch_norm else nn.Identity()
+        if batch_norm and layer_norm:
+            raise ValueError("batch_norm and layer_norm exclude each other: pass batch_norm=False with layer_norm=True.")
+        norm = nn.BatchNorm2d(ndf * 2) if batch_norm else layer_norm_2d(ndf * 2) if layer_norm else nn.Identity()
         self.net = nn.Sequential(
             nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),  # ndf x 14 x 14
             nn.LeakyReLU(0.2, inplace=True),
@@ -266,11 +272,12 @@ class DCGANDiscriminator(Picklable, nn.Module):
 
 
 class WGANCritic(DCGANDiscriminator):
-    """The DCGAN discriminator as a Wasserstein critic: no batch norm, an unbounded score f(x)."""
+    """The DCGAN discriminator as a Wasserstein critic: no batch norm, an unbounded score f(x);
+    with ``layer_norm=True``, layer norm in its place, as Gulrajani et al. (2017) recommend."""
 
     @remembers_arguments
-    def __init__(self, ndf: int = 64, channels: int = 1, spectral_norm: bool = False):
-        super().__init__(ndf=ndf, channels=channels, batch_norm=False, spectral_norm=spectral_norm)
+    def __init__(self, ndf: int = 64, channels: int = 1, spectral_norm: bool = False, layer_norm: bool = False):
+        super().__init__(ndf=ndf, channels=channels, batch_norm=False, spectral_norm=spectral_norm, layer_norm=layer_norm)
 
 
 def largest_singular_value(W: torch.Tensor, iters: int = 100, seed: int = 0) -> float:
@@ -318,6 +325,22 @@ def spectral_normalise(module: nn.Module) -> nn.Module:
             if isinstance(layer, nn.Linear | nn.Conv2d):
                 nn.utils.parametrizations.spectral_norm(layer)
     return module
+
+
+def layer_norm_2d(channels: int) -> nn.GroupNorm:
+    """Layer norm of a feature map (Ba et al., 2016): each sample normalised over all its channels
+    and positions, then scaled and shifted per channel,
+
+    .. math:: y_{c,h,w} = \\gamma_c\\, \\frac{x_{c,h,w} - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}} + \\beta_c,
+              \\qquad \\mu, \\sigma^2 \\text{ over } (c, h, w) \\text{ of the one sample.}
+
+    Unlike batch norm, no statistic crosses the batch, so a critic's score of one sample does not
+    depend on the others, and the gradient penalty's per-sample gradients are what they claim to
+    be (Gulrajani et al., 2017, section 4). ``nn.GroupNorm`` with one group computes exactly this.
+
+    Introduced in chapter 7.
+    """
+    return nn.GroupNorm(1, channels)
 
 
 def dcgan_init(module: nn.Module) -> None:

@@ -61,6 +61,7 @@ class RunConfig:
     maxout: int = 0  # MLP discriminator: maxout units with this many pieces (0: LeakyReLU units)
     minibatch_std: bool = False  # MLP discriminator: sees its batch's standard deviation (Karras et al., 2018)
     spectral_norm: bool = False  # discriminator or critic: spectral normalisation of every layer (Miyato et al., 2018)
+    layer_norm: bool = False  # DCGAN discriminator or critic: layer norm where batch norm was (Gulrajani et al., 2017)
     init_std: float | None = None  # MLP weights ~ N(0, init_std), biases 0 (PacGAN: 0.02); None: PyTorch's default
     n_train: int | None = None  # toy data: a fixed training set of this many points (PacGAN: 100,000); None: fresh draws
     batch_in_packs: bool = False  # train.batch_size counts packs of `pack` samples (PacGAN), not samples
@@ -98,8 +99,10 @@ class RunConfig:
         for name in ("hidden_d", "depth_d", "n_train", "limit"):
             value = getattr(self, name)
             require(value is None or (is_int(value) and value >= 1), name, value, "a positive integer (or left out)")
-        for name in ("batch_norm", "minibatch_std", "batch_in_packs", "spectral_norm"):
+        for name in ("batch_norm", "minibatch_std", "batch_in_packs", "spectral_norm", "layer_norm"):
             require(isinstance(getattr(self, name), bool), name, getattr(self, name), "true or false")
+        if self.layer_norm and self.model != "dcgan":
+            raise ValueError("layer_norm applies to the DCGAN discriminator and critic (model 'dcgan'), not to the MLPs.")
         require(is_int(self.maxout) and self.maxout >= 0, "maxout", self.maxout, "0 (LeakyReLU units) or a number of pieces")
         init_std_ok = self.init_std is None or (is_number(self.init_std) and self.init_std > 0)
         require(init_std_ok, "init_std", self.init_std, "a positive number (or left out)")
@@ -284,8 +287,9 @@ def build(config: RunConfig, download: bool = False):
     else:
         G = models.DCGANGenerator(config.z_dim, config.ngf)
         loss = config.train.get("loss", "nonsaturating")
-        D = (models.WGANCritic(config.ndf, spectral_norm=config.spectral_norm) if loss == "wgan-gp"
-             else models.DCGANDiscriminator(config.ndf, spectral_norm=config.spectral_norm))  # fmt: skip
+        norms = {"spectral_norm": config.spectral_norm, "layer_norm": config.layer_norm}
+        D = (models.WGANCritic(config.ndf, **norms) if loss == "wgan-gp"
+             else models.DCGANDiscriminator(config.ndf, batch_norm=not config.layer_norm, **norms))  # fmt: skip
     return source, G, D
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import models
+from gancourse import models, runs
 
 
 def test_mlp_generator_and_discriminator_shapes():
@@ -128,7 +128,7 @@ def test_models_remember_their_constructor_arguments_and_rebuild():
         rebuilt = models.rebuild(record)
         assert type(rebuilt) is type(model) and rebuilt.init_args == model.init_args
         assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
-    assert models.describe(models.WGANCritic(ndf=8))["args"] == {"ndf": 8, "channels": 1, "spectral_norm": False}
+    assert models.describe(models.WGANCritic(ndf=8))["args"] == {"ndf": 8, "channels": 1, "spectral_norm": False, "layer_norm": False}
     assert models.describe(torch.nn.Linear(2, 2)) == {"class": "Linear", "args": None}
     with pytest.raises(ValueError, match="cannot rebuild a 'Linear' network"):
         models.rebuild({"class": "Linear", "args": None})
@@ -217,3 +217,42 @@ def test_a_discriminators_head_of_its_features_is_its_forward_pass():
     for D, x, shape in cases:
         h = D.features(x)
         assert h.shape == shape and torch.equal(D.head(h), D(x))
+
+
+def test_layer_norm_normalises_each_sample_over_its_channels_and_positions():
+    torch.manual_seed(0)
+    norm = models.layer_norm_2d(6)
+    x = 3 * torch.randn(4, 6, 7, 7) + 5
+    flat = x.reshape(4, -1)
+    by_hand = (flat - flat.mean(1, keepdim=True)) / (flat.var(1, unbiased=False, keepdim=True) + 1e-5).sqrt()
+    assert torch.allclose(norm(x), by_hand.reshape(x.shape), atol=1e-5)
+    with torch.no_grad():  # then scaled and shifted per channel
+        norm.weight.copy_(torch.arange(1.0, 7.0))
+        norm.bias.fill_(0.5)
+    assert torch.allclose(norm(x), by_hand.reshape(x.shape) * torch.arange(1.0, 7.0)[:, None, None] + 0.5, atol=1e-5)
+
+
+def test_a_layer_normed_critic_scores_each_sample_alone_and_a_batch_normed_one_does_not():
+    """The gradient penalty needs d f(x_i) / d x_j = 0 for j != i (Gulrajani et al., 2017)."""
+    torch.manual_seed(0)
+    x = torch.randn(5, 1, 28, 28)
+    critics = {"layer norm": models.WGANCritic(ndf=8, layer_norm=True), "batch norm": models.DCGANDiscriminator(ndf=8).train()}
+    for name, critic in critics.items():
+        jacobian = torch.autograd.functional.jacobian(critic, x)  # (5, 5, 1, 28, 28)
+        across = jacobian.abs().sum(dim=(2, 3, 4)) * (1 - torch.eye(5))
+        if name == "layer norm":
+            assert across.max() == 0
+            alone = torch.stack([critic(x[i : i + 1])[0] for i in range(5)])
+            assert torch.allclose(critic(x), alone, atol=1e-6)  # a batch of one scores the same
+        else:
+            assert across.max() > 1e-4  # each score leans on the rest of the batch
+    assert any(isinstance(m, torch.nn.GroupNorm) for m in critics["layer norm"].modules())
+    with pytest.raises(ValueError, match="batch_norm and layer_norm exclude each other"):
+        models.DCGANDiscriminator(ndf=8, layer_norm=True)
+    # from a run's settings: the critic of WGAN-GP, or a DCGAN discriminator with layer norm instead of batch norm
+    for preset in ("wgan-gp-small", "dcgan-small"):
+        _, _, D = runs.build(runs.load_config(preset, layer_norm=True))
+        assert any(isinstance(m, torch.nn.GroupNorm) for m in D.modules())
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    with pytest.raises(ValueError, match="layer_norm applies to the DCGAN discriminator and critic"):
+        runs.load_config("ring", layer_norm=True)
