@@ -348,6 +348,8 @@ PUBLIC_API = {
     "metrics.frechet_distance": lambda: {"f_a": _points(20), "f_b": _points(20, 1)},
     "metrics.frechet_classifier_distance": lambda: {"x_a": _images(8), "x_b": _images(8, 1), "classifier": _tiny_classifier(), "batch_size": 3},
     "metrics.inception_fid": lambda: {"x_a": _images(8), "x_b": _images(8, 1), "feature_network": _Flat(), "batch_size": 3},
+    "metrics.auc": lambda: {"positive": _t([0.9, 0.2, 0.4]), "negative": _t([0.1, 0.3])},
+    "metrics.membership_attack": lambda: {"discriminator": nn.Sequential(nn.Flatten(), nn.Linear(784, 1)), "members": _images(8), "non_members": _images(8, 1), "batch_size": 3},
     "metrics.class_frequencies": lambda: {"classifier": _tiny_classifier(), "x": _images(8), "batch_size": 3},
     "metrics.classifier_accuracy": lambda: {"classifier": _tiny_classifier(), "x": _images(8), "y": NO_LABELS, "batch_size": 3},
     "metrics.train_feature_classifier": lambda: {"x": _images(8), "y": NO_LABELS, "steps": 1, "batch_size": 4, "lr": 1e-3, "device": "cpu"},

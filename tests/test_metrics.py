@@ -663,3 +663,38 @@ def test_class_frequencies_count_the_classifier_s_answers_in_any_batch_size():
         assert torch.equal(shares, torch.bincount(classifier.logits(images).argmax(1), minlength=10).double() / 50)
     with pytest.raises(ValueError, match=r"x must hold images of shape \(N, 1, 28, 28\), N >= 1"):
         metrics.class_frequencies(classifier, images[:0])
+
+
+def test_the_auc_is_the_share_of_pairs_that_the_scores_order_rightly_with_ties_counting_half():
+    positive, negative = torch.tensor([0.9, 0.4, 0.4, 0.1]), torch.tensor([0.4, 0.2, 0.0])
+    pairs = [(p > n) + 0.5 * (p == n) for p in positive.tolist() for n in negative.tolist()]
+    assert metrics.auc(positive, negative) == pytest.approx(sum(pairs) / len(pairs))  # 8.5 of 12
+    assert metrics.auc([3.0, 4.0], [1.0, 2.0]) == 1 and metrics.auc([1.0, 2.0], [3.0, 4.0]) == 0
+    assert metrics.auc([1.0, 1.0], [1.0]) == 0.5
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(3_000, generator=g), torch.randn(2_000, generator=g) + 1.0  # Pr[N(0,1) > N(1,1)] = Phi(-1/sqrt 2)
+    assert metrics.auc(a, b) == pytest.approx(0.5 * math.erfc(0.5), abs=0.02)
+
+
+def test_the_membership_attack_calls_the_top_half_members_and_restores_the_mode():
+    class Brightness(nn.Module):  # a stand-in discriminator: the mean pixel is its score
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(()))
+            self.modes = []
+
+        def forward(self, x):
+            self.modes.append(self.training)
+            return self.scale * x.mean(dim=(1, 2, 3))
+
+    levels = torch.tensor([0.9, 0.8, 0.2, 0.7]), torch.tensor([0.6, 0.1, 0.0, 0.3])  # members, non-members
+    members, non_members = (v.reshape(4, 1, 1, 1).expand(4, 1, 28, 28) for v in levels)
+    D = Brightness().train()
+    result = metrics.membership_attack(D, members, non_members, batch_size=3)
+    # the top four of all eight scores: 0.9, 0.8, 0.7 (members) and 0.6 (a non-member): 6 of 8 right
+    assert result.accuracy == pytest.approx(6 / 8)
+    assert result.auc == pytest.approx(metrics.auc(levels[0], levels[1])) and result.auc == pytest.approx(14 / 16)
+    assert torch.allclose(result.member_scores, levels[0]) and D.training and not any(D.modes)
+    assert metrics.membership_attack(D, members, members).auc == 0.5  # the same images: no signal
+    with pytest.raises(ValueError, match="members and non_members must hold the same number"):
+        metrics.membership_attack(D, members, non_members[:3])

@@ -14,6 +14,8 @@
   classifier's class probabilities; with the course's classifier, the "classifier score".
 - :mod:`~gancourse.metrics.proportions`: :func:`class_frequencies`, the share of images a
   classifier assigns to each class.
+- :mod:`~gancourse.metrics.membership`: :func:`membership_attack`, LOGAN's membership
+  inference with a discriminator's scores (its :func:`auc` and accuracy).
 - :mod:`~gancourse.metrics.detection`: :func:`train_detector`, a two-class
   :class:`FeatureClassifier` that tells real images from generated ones, and
   :func:`detection_accuracy`, its balanced accuracy on held-out images (1/2 is chance).
@@ -50,13 +52,14 @@ from .manifold import (
     nearest_neighbours,
     precision_recall,
 )
+from .membership import MembershipAttack, auc, membership_attack
 from .proportions import class_frequencies
 from .toy import ModeCoverage, mode_coverage, sinkhorn_w1
 
 __all__ = [
     "DensityCoverage", "FeatureClassifier", "INCEPTION_FEATURES", "INCEPTION_WEIGHTS_URL", "InceptionUnavailable",
-    "ModeCoverage", "PrecisionRecall", "class_frequencies", "classifier_accuracy", "density_coverage", "detection_accuracy", "frechet_classifier_distance",
-    "frechet_distance", "inception_fid", "inception_score", "mode_coverage", "nearest_neighbours", "precision_recall", "sinkhorn_w1",
+    "MembershipAttack", "ModeCoverage", "PrecisionRecall", "auc", "class_frequencies", "classifier_accuracy", "density_coverage", "detection_accuracy", "frechet_classifier_distance",
+    "frechet_distance", "inception_fid", "inception_score", "membership_attack", "mode_coverage", "nearest_neighbours", "precision_recall", "sinkhorn_w1",
     "train_detector", "train_feature_classifier",
 ]  # fmt: skip
 
