@@ -82,6 +82,8 @@ WGAN_GP = {  # overrides of wgan-gp-fashion (64 feature maps, batch 64, five cri
     "width 16, batch 32, k 2, lr 2e-4": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32, "k": 2, "lr_d": 2e-4, "lr_g": 2e-4}},
     "width 16, batch 32, k 5, lr 3e-4, b1 0.5": {"ngf": 16, "ndf": 16, "train": {"batch_size": 32, "lr_d": 3e-4, "lr_g": 3e-4, "betas": (0.5, 0.9)}},
     "width 24, batch 32, k 1, lr 2e-4": {"ngf": 24, "ndf": 24, "train": {"batch_size": 32, "k": 1, "lr_d": 2e-4, "lr_g": 2e-4}},
+    # chapter 7's book recipe with layer norm in the critic, as Gulrajani et al. (2017) recommend
+    "width 16, batch 32, k 1, lr 2e-4, layer norm": {"ngf": 16, "ndf": 16, "layer_norm": True, "train": {"batch_size": 32, "k": 1, "lr_d": 2e-4, "lr_g": 2e-4}},
 }  # fmt: skip
 CANDIDATES = {"dcgan": DCGAN, "wgan-gp-fashion": WGAN_GP}  # preset: its candidates, the base recipe first
 BASE_STEPS = {"dcgan": 400, "wgan-gp-fashion": 300}  # the base recipe's steps in the chapter's book time
