@@ -15,6 +15,8 @@ because a pair travels as one tensor, the image with ``C`` one-hot planes behind
   uniform classes and :meth:`ConditionalGenerator.noise_for` can ask for a class.
 - :class:`ConditionalDiscriminator`: the DCGAN discriminator over the 1 + C channels
   (conditioning by concatenation).
+- :class:`ProjectionDiscriminator`: the DCGAN discriminator of the image, plus the inner
+  product of a class embedding with its features (conditioning by projection).
 """
 
 from __future__ import annotations
@@ -223,4 +225,51 @@ class ConditionalDiscriminator(models.DCGANDiscriminator):
         return super().forward(pairs)
 
 
-MODEL_CLASSES = {cls.__name__: cls for cls in (ConditionalGenerator, ConditionalDiscriminator)}
+@models.rebuildable
+class ProjectionDiscriminator(models.DCGANDiscriminator):
+    """D: pair (x, y) -> logit, conditioned by projection (Miyato & Koyama, 2018).
+
+    .. math:: D(x, y) = \\psi(\\phi(x)) + e_y^\\top\\, \\textstyle\\sum_{h,w} \\phi(x)_{:,h,w}
+
+    :math:`\\phi` is the DCGAN discriminator's feature map of the image alone (its layers up to
+    the last), :math:`\\psi` its last layer, and :math:`e_y` a learnt vector per class (an
+    embedding). The optimal logit is :math:`\\log \\frac{p_{data}(x, y)}{p_g(x, y)} =
+    \\log \\frac{p_{data}(y \\mid x)}{p_g(y \\mid x)} + \\log \\frac{p_{data}(x)}{p_g(x)}`; with
+    each conditional a softmax of linear functions of :math:`\\phi(x)`, the first term is
+    :math:`(v^{data}_y - v^g_y)^\\top \\phi(x)` plus a term free of :math:`y`, which joins the
+    second: the label enters only through an inner product with the features (chapter 10).
+    It reads the same pairs as :class:`ConditionalDiscriminator` (:func:`join`), so the
+    ordinary training loop trains it.
+
+    Args:
+        num_classes: C.
+        ndf: width of :class:`gancourse.models.DCGANDiscriminator`.
+
+    Introduced in chapter 10.
+    """
+
+    @models.remembers_arguments
+    def __init__(self, num_classes: int = 10, ndf: int = 64):
+        if num_classes < 2:
+            raise ValueError(f"need num_classes >= 2, got {num_classes}")
+        super().__init__(ndf=ndf, channels=1)
+        self.num_classes = num_classes
+        self.embed = torch.nn.Embedding(num_classes, ndf * 2)
+        torch.nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, pairs: Tensor) -> Tensor:
+        if pairs.dim() != 4 or tuple(pairs.shape[1:]) != (1 + self.num_classes, 28, 28):
+            raise ValueError(
+                f"expected pairs of shape (N, {1 + self.num_classes}, 28, 28) (image + {self.num_classes} "
+                f"one-hot planes, see conditional.join), got {tuple(pairs.shape)}"
+            )
+        h = self.net[:-1](images(pairs))  # phi(x): (N, 2 ndf, 7, 7)
+        projection = (self.embed(labels(pairs)) * h.sum(dim=(2, 3))).sum(dim=1)
+        return self.net[-1](h).flatten() + projection
+
+    # The logit needs the label as well as the features: no head(h) of the features alone, so
+    # feature matching (losses.OBJECTIVES["feature-matching"]) is refused before the first step.
+    features = head = None
+
+
+MODEL_CLASSES = {cls.__name__: cls for cls in (ConditionalGenerator, ConditionalDiscriminator, ProjectionDiscriminator)}

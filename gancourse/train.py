@@ -903,7 +903,7 @@ def check_first_batch(state: TrainingState) -> None:
     course's samplers, drawing from the run's random stream, draw the same batch again).
     """
     G, D = (copy.deepcopy(distributed.bare(m)) for m in (state.G, state.D))
-    if losses.OBJECTIVES[state.config.loss].features and not (hasattr(D, "features") and hasattr(D, "head")):
+    if losses.OBJECTIVES[state.config.loss].features and not (callable(getattr(D, "features", None)) and callable(getattr(D, "head", None))):
         raise ValueError(
             f"the loss {state.config.loss!r} matches D's hidden features: give a discriminator with features(x) "
             "and head(h) methods (the course's MLPDiscriminator and DCGANDiscriminator have them)."

@@ -135,3 +135,42 @@ def test_training_checkpoints_rebuilds_and_resumes_exactly(tmp_path):
     png = tmp_path / "grid.png"
     assert main(["sample", "--checkpoint", str(tmp_path / "a" / train.CHECKPOINT_NAME), "--n", "16", "--out", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_projection_discriminator_is_a_score_of_the_image_plus_the_class_embedding_times_its_pooled_features():
+    torch.manual_seed(0)
+    D = conditional.ProjectionDiscriminator(num_classes=C, ndf=4).eval()
+    x, y = fake_labelled_images(6)
+    pairs = conditional.join(x, y, C)
+    logits = D(pairs)
+    assert logits.shape == (6,)
+    with torch.no_grad():  # written out: psi(phi(x)) + e_y . sum_hw phi(x)
+        phi = D.net[:-1](x)
+        by_hand = D.net[-1](phi).flatten() + (D.embed.weight[y] * phi.sum(dim=(2, 3))).sum(dim=1)
+    assert torch.allclose(logits, by_hand, atol=1e-6)
+    # the label enters only through the projection: changing it moves the logit by (e_y' - e_y) . sum phi
+    other = (y + 3) % C
+    moved = D(conditional.join(x, other, C)) - logits
+    with torch.no_grad():
+        assert torch.allclose(moved, ((D.embed.weight[other] - D.embed.weight[y]) * phi.sum(dim=(2, 3))).sum(dim=1), atol=1e-6)
+    with pytest.raises(ValueError, match=r"expected pairs of shape \(N, 11, 28, 28\)"):
+        D(x)
+
+
+def test_the_projection_discriminator_trains_in_the_ordinary_loop_and_its_checkpoint_rebuilds_it(tmp_path):
+    x, y = fake_labelled_images()
+    real = conditional.LabelledImages(x, y, C)
+    torch.manual_seed(0)
+    G = conditional.ConditionalGenerator(noise_dim=6, num_classes=C, ngf=4)
+    D = conditional.ProjectionDiscriminator(num_classes=C, ndf=4)
+    before = D.embed.weight.detach().clone()
+    result = train.train(G, D, real, train.TrainConfig(steps=4, batch_size=16, progress=False), checkpoint_dir=tmp_path)
+    assert result.step == 4 and all(math.isfinite(v) for v in result.history["loss_D"])
+    assert not torch.equal(D.embed.weight, before)  # the class embedding learns
+    _, D2 = checkpoint.load_models(tmp_path / train.CHECKPOINT_NAME)
+    assert type(D2) is conditional.ProjectionDiscriminator and D2.init_args == D.init_args
+    pairs = conditional.join(x[:8], y[:8], C)
+    assert torch.equal(D2.eval()(pairs), D.eval()(pairs))
+    fm = train.TrainConfig(steps=2, batch_size=16, loss="feature-matching", progress=False)  # needs head(features)
+    with pytest.raises(ValueError, match="matches D's hidden features: give a discriminator with features"):
+        train.train(G, D, real, fm)
