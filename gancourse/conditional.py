@@ -194,6 +194,14 @@ class ConditionalGenerator(models.DCGANGenerator):
         return z
 
 
+def _check_pairs(pairs: Tensor, num_classes: int) -> None:
+    if pairs.dim() != 4 or tuple(pairs.shape[1:]) != (1 + num_classes, 28, 28):
+        raise ValueError(
+            f"expected pairs of shape (N, {1 + num_classes}, 28, 28) (image + {num_classes} "
+            f"one-hot planes, see conditional.join), got {tuple(pairs.shape)}"
+        )
+
+
 @models.rebuildable
 class ConditionalDiscriminator(models.DCGANDiscriminator):
     """D: pair (x, y) -> logit. The DCGAN discriminator over 1 + C input channels.
@@ -217,11 +225,7 @@ class ConditionalDiscriminator(models.DCGANDiscriminator):
         self.num_classes = num_classes
 
     def forward(self, pairs: Tensor) -> Tensor:
-        if pairs.dim() != 4 or tuple(pairs.shape[1:]) != (1 + self.num_classes, 28, 28):
-            raise ValueError(
-                f"expected pairs of shape (N, {1 + self.num_classes}, 28, 28) (image + {self.num_classes} "
-                f"one-hot planes, see conditional.join), got {tuple(pairs.shape)}"
-            )
+        _check_pairs(pairs, self.num_classes)
         return super().forward(pairs)
 
 
@@ -239,11 +243,8 @@ class ProjectionDiscriminator(models.DCGANDiscriminator):
     :math:`(v^{data}_y - v^g_y)^\\top \\phi(x)` plus a term free of :math:`y`, which joins the
     second: the label enters only through an inner product with the features (chapter 10).
     It reads the same pairs as :class:`ConditionalDiscriminator` (:func:`join`), so the
-    ordinary training loop trains it.
-
-    Args:
-        num_classes: C.
-        ndf: width of :class:`gancourse.models.DCGANDiscriminator`.
+    ordinary training loop trains it. ``num_classes`` and ``ndf`` are as for
+    :class:`ConditionalDiscriminator`; the embedding has ``2 ndf`` numbers per class.
 
     Introduced in chapter 10.
     """
@@ -258,11 +259,7 @@ class ProjectionDiscriminator(models.DCGANDiscriminator):
         torch.nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, pairs: Tensor) -> Tensor:
-        if pairs.dim() != 4 or tuple(pairs.shape[1:]) != (1 + self.num_classes, 28, 28):
-            raise ValueError(
-                f"expected pairs of shape (N, {1 + self.num_classes}, 28, 28) (image + {self.num_classes} "
-                f"one-hot planes, see conditional.join), got {tuple(pairs.shape)}"
-            )
+        _check_pairs(pairs, self.num_classes)
         h = self.net[:-1](images(pairs))  # phi(x): (N, 2 ndf, 7, 7)
         projection = (self.embed(labels(pairs)) * h.sum(dim=(2, 3))).sum(dim=1)
         return self.net[-1](h).flatten() + projection
