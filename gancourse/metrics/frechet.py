@@ -134,17 +134,21 @@ def classifier_accuracy(classifier: FeatureClassifier, x, y, batch_size: int = 1
 
     Introduced in chapter 5.
     """
-    device = device_of(classifier)
     x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
     if len(x) == 0 or y.shape != (len(x),):
         raise ValueError(f"x and y must hold the same number (>= 1) of images and labels, got {tuple(x.shape)} and {tuple(y.shape)}.")  # fmt: skip
     require_finite(x, "x")
     require_positive(batch_size, "batch_size", integer=True)
-    correct = 0
-    for start in range(0, x.shape[0], batch_size):
-        logits = classifier.logits(x[start : start + batch_size].to(device))
-        correct += int((logits.argmax(dim=1).cpu() == y[start : start + batch_size]).sum())
-    return correct / x.shape[0]
+    return int((predicted_classes(classifier, x, batch_size) == y).sum()) / x.shape[0]
+
+
+@torch.no_grad()
+def predicted_classes(classifier: nn.Module, x: Tensor, batch_size: int) -> Tensor:
+    """The most probable class of each image of ``x`` by ``classifier.logits``, on the CPU,
+    ``batch_size`` images per forward pass (the inputs already checked)."""
+    device = device_of(classifier)
+    return torch.cat([classifier.logits(x[start : start + batch_size].to(device)).argmax(dim=1).cpu()
+                      for start in range(0, len(x), batch_size)])  # fmt: skip
 
 
 def frechet_classifier_distance(

@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .inputs import device_of, require_finite, require_positive
+from .frechet import predicted_classes
+from .inputs import require_finite, require_positive
 
 
-@torch.no_grad()
 def class_frequencies(classifier: nn.Module, x, batch_size: int = 1000) -> Tensor:
     """The share of images ``x`` (N, 1, 28, 28) that ``classifier`` assigns to each class.
 
@@ -33,8 +33,6 @@ def class_frequencies(classifier: nn.Module, x, batch_size: int = 1000) -> Tenso
         raise ValueError(f"x must hold images of shape (N, 1, 28, 28), N >= 1, got {tuple(x.shape)}")
     require_finite(x, "x")
     require_positive(batch_size, "batch_size", integer=True)
-    device = device_of(classifier)
-    predicted = torch.cat([classifier.logits(x[start : start + batch_size].to(device)).argmax(dim=1).cpu()
-                           for start in range(0, len(x), batch_size)])  # fmt: skip
+    predicted = predicted_classes(classifier, x, batch_size)
     return torch.bincount(predicted, minlength=classifier.head.out_features).double() / len(x)
 
