@@ -153,17 +153,21 @@ def _defaults() -> dict:
     return json.loads(json.dumps(found))
 
 
-def settings(preset: str, remedy: str, steps: int | None = None, budget: str = "book", finetune: int = 0,
+def settings(preset: str, remedy: str | None, steps: int | None = None, budget: str = "book", finetune: int = 0,
              overrides: dict | None = None) -> dict:  # fmt: skip
     """Every setting a benchmark run of ``preset`` with ``remedy`` trains with, flat, as a session stores it.
 
-    What :func:`gancourse.remedies.remedy_config` resolves (``overrides`` as there), with the
+    What :func:`gancourse.remedies.remedy_config` resolves (``overrides`` as there; with
+    ``remedy`` None, the preset as it is, through :func:`gancourse.runs.load_config`), with the
     steps of ``budget`` unless ``steps`` is given, and the :class:`~gancourse.train.TrainConfig`
     fields as ``train.NAME``; the seed and the progress bar vary by run and are left out.
     """
-    from . import remedies
+    from . import remedies, runs
 
-    config = remedies.remedy_config(preset, remedy, seed=0, steps=steps, overrides=overrides)
+    if remedy is None:  # an image preset, which the remedies do not apply to
+        config = runs.load_config(preset, **({} if steps is None else {"steps": steps}), **(overrides or {}))
+    else:
+        config = remedies.remedy_config(preset, remedy, seed=0, steps=steps, overrides=overrides)
     flat = {"preset": preset, "remedy": remedy, "overrides": overrides or {}, "steps_asked": steps, "budget": budget,
             "finetune": finetune}  # fmt: skip
     flat |= {key: value for key, value in asdict(config).items() if key not in ("steps", "train", "init_seed")}
