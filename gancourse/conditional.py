@@ -17,6 +17,8 @@ because a pair travels as one tensor, the image with ``C`` one-hot planes behind
   (conditioning by concatenation).
 - :class:`ProjectionDiscriminator`: the DCGAN discriminator of the image, plus the inner
   product of a class embedding with its features (conditioning by projection).
+- :class:`ACGANDiscriminator`: the DCGAN discriminator of the image with a second head that
+  classifies it (an auxiliary classifier, trained with the loss ``"acgan"``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from . import models
+from . import budget, models
 
 IMAGE_SHAPE = (1, 28, 28)
 
@@ -269,4 +271,62 @@ class ProjectionDiscriminator(models.DCGANDiscriminator):
     features = head = None
 
 
-MODEL_CLASSES = {cls.__name__: cls for cls in (ConditionalGenerator, ConditionalDiscriminator, ProjectionDiscriminator)}
+@models.rebuildable
+class ACGANDiscriminator(models.DCGANDiscriminator):
+    """D: pair (x, y) -> (s(x), log q(y | x)), an auxiliary classifier GAN's (Odena et al., 2017).
+
+    The DCGAN discriminator of the image alone gives the source logit :math:`s(x)` (real or
+    generated); a second head on the same features :math:`\\phi(x)`, a convolution to ``C``
+    class logits, gives the class probabilities :math:`q(\\cdot \\mid x)`. The label is not an
+    input: it only picks which log-probability is returned, so each output row is
+    ``(s(x), log q(y | x))``, what the loss ``"acgan"`` (:func:`gancourse.losses.d_loss_auxiliary`)
+    reads. It reads the same pairs as :class:`ConditionalDiscriminator` (:func:`join`);
+    ``num_classes`` and ``ndf`` are as there. :meth:`class_logits` classifies images.
+
+    Introduced in chapter 10.
+    """
+
+    auxiliary = True  # the training loop refuses it with any loss but "acgan", and "acgan" without it
+
+    @models.remembers_arguments
+    def __init__(self, num_classes: int = 10, ndf: int = 64):
+        if num_classes < 2:
+            raise ValueError(f"need num_classes >= 2, got {num_classes}")
+        super().__init__(ndf=ndf, channels=1)
+        self.num_classes = num_classes
+        self.classifier = torch.nn.Conv2d(ndf * 2, num_classes, 7, 1, 0)  # (2 ndf, 7, 7) -> C logits
+        models.dcgan_init(self.classifier)
+
+    def class_logits(self, x: Tensor) -> Tensor:
+        """The auxiliary classifier's logits for images ``x`` (N, 1, 28, 28): (N, C)."""
+        return self.classifier(self.net[:-1](x)).flatten(1)
+
+    def forward(self, pairs: Tensor) -> Tensor:
+        _check_pairs(pairs, self.num_classes)
+        h = self.net[:-1](images(pairs))  # phi(x): (N, 2 ndf, 7, 7)
+        log_q = F.log_softmax(self.classifier(h).flatten(1), dim=1)
+        return torch.stack([self.net[-1](h).flatten(), log_q.gather(1, labels(pairs)[:, None])[:, 0]], dim=1)
+
+
+MODEL_CLASSES = {cls.__name__: cls for cls in (ConditionalGenerator, ConditionalDiscriminator, ProjectionDiscriminator, ACGANDiscriminator)}  # fmt: skip
+DISCRIMINATORS = {"concatenation": ConditionalDiscriminator, "projection": ProjectionDiscriminator, "acgan": ACGANDiscriminator}  # fmt: skip
+
+
+def recipe(discriminator: str = "concatenation", budget_name: str | None = None) -> dict:
+    """Chapter 10's training recipe for a conditional GAN with ``discriminator`` (a key of
+    :data:`DISCRIMINATORS`), at ``budget_name`` (default: the current budget): the noise
+    numbers besides the class coordinate, the width (``ngf = ndf``), the generator steps, the
+    batch of pairs and the loss (``"acgan"`` for the auxiliary classifier, else the
+    non-saturating one); Adam at the DCGAN paper's settings, the loop's defaults.
+
+    Introduced in chapter 10.
+    """
+    if discriminator not in DISCRIMINATORS:
+        raise ValueError(f"unknown discriminator {discriminator!r}; choose one of {', '.join(DISCRIMINATORS)}.")
+    return {
+        "model": "conditional", "discriminator": discriminator, "budget": budget.current() if budget_name is None else budget_name,
+        "noise_dim": 100, "width": budget.choose(smoke=32, book=32, full=64, budget=budget_name),
+        "steps": budget.choose(smoke=5, book=1_500, full=10_000, budget=budget_name),
+        "batch_size": budget.choose(smoke=64, book=64, full=128, budget=budget_name),
+        "loss": "acgan" if discriminator == "acgan" else "nonsaturating",
+    }  # fmt: skip

@@ -166,6 +166,34 @@ def gp_term(critic, real: Tensor, fake: Tensor, weight: float, rand: Callable[[i
     return gradient_penalty(critic, real, fake, weight, eps=rand(real.shape[0]))
 
 
+def d_loss_auxiliary(out_real: Tensor, out_fake: Tensor) -> Tensor:
+    """AC-GAN's discriminator loss (Odena et al., 2017): :func:`d_loss` on the source logits,
+    plus the negative log-likelihood of the classes on both halves.
+
+    .. math:: \\mathcal L_D = \\mathcal L_D^{\\text{GAN}}(s) - \\frac1m\\sum_i \\log q(y_i \\mid x_i)
+              - \\frac1m\\sum_j \\log q(y_j \\mid G(z_j, y_j))
+
+    Each output row is a pair's ``(s, log q(y | x))``: the source logit and the log-probability
+    that D's auxiliary classifier gives the pair's own class
+    (:class:`gancourse.conditional.ACGANDiscriminator`). D learns to classify the generated
+    images too, so that G is paid for images of its class that D recognises.
+
+    Introduced in chapter 10.
+    """
+    return d_loss(out_real[:, 0], out_fake[:, 0]) - out_real[:, 1].mean() - out_fake[:, 1].mean()
+
+
+def g_loss_auxiliary(out_fake: Tensor) -> Tensor:
+    """AC-GAN's generator loss: the non-saturating loss on the source logits, plus the negative
+    log-likelihood that D's classifier gives the class each fake was made for.
+
+    .. math:: \\mathcal L_G = -\\frac1m\\sum_j \\log D(G(z_j, y_j)) - \\frac1m\\sum_j \\log q(y_j \\mid G(z_j, y_j))
+
+    Introduced in chapter 10.
+    """
+    return g_loss_nonsaturating(out_fake[:, 0]) - out_fake[:, 1].mean()
+
+
 def r1_term(discriminator, real: Tensor, fake: Tensor, weight: float, rand=None) -> Tensor:
     """:func:`r1_penalty` in the training loop's common penalty signature (it ignores ``fake``)."""
     return r1_penalty(discriminator, real, weight)
@@ -180,7 +208,9 @@ class Objective:
     the critic's weights after each of its steps; ``critic`` says D's output is a score f(x)
     rather than a logit (its mean is recorded as it is, not through a sigmoid);
     ``features`` says ``g_loss`` takes D's last hidden layer on the fake and the real batch
-    (``D.features``) instead of D's outputs on the fakes.
+    (``D.features``) instead of D's outputs on the fakes; ``auxiliary`` says D's outputs are
+    rows ``(s, log q(y | x))``, a source logit and a class log-likelihood (AC-GAN), and that D
+    must say so (an attribute ``auxiliary = True``).
     """
 
     d_loss: Callable[[Tensor, Tensor], Tensor]  # (D's outputs on real, on fake) -> D's loss
@@ -190,6 +220,7 @@ class Objective:
     clip: bool = False
     critic: bool = False
     features: bool = False
+    auxiliary: bool = False
 
 
 OBJECTIVES: dict[str, Objective] = {
@@ -198,5 +229,6 @@ OBJECTIVES: dict[str, Objective] = {
     "wgan": Objective(critic_loss, g_loss_wasserstein, clip=True, critic=True),
     "wgan-gp": Objective(critic_loss, g_loss_wasserstein, gp_term, "gp_lambda", critic=True),
     "feature-matching": Objective(d_loss, g_loss_feature_matching, r1_term, "r1_gamma", features=True),
+    "acgan": Objective(d_loss_auxiliary, g_loss_auxiliary, auxiliary=True),
 }
 """Each loss name of :class:`~gancourse.train.TrainConfig` and its objective: a new loss is one row."""

@@ -117,20 +117,23 @@ def stale(record: dict) -> list[str]:
     """What differs between the settings ``record`` was measured with and today's presets and remedies.
 
     For every configuration of every session, :func:`settings` (for a diffusion model,
-    :func:`gancourse.diffusion.settings`) is computed again for the
-    same preset, remedy, steps, budget and finetuning and compared with the stored one (a
+    :func:`gancourse.diffusion.settings`; for a conditional GAN,
+    :func:`gancourse.conditional.recipe`) is computed again for the same preset, remedy,
+    steps, budget and finetuning and compared with the stored one (a
     setting added to the course since, and left at its default, is no difference).
     Returns one line per difference (empty: the record still describes the presets).
 
     Introduced in chapter 8.
     """
-    from . import diffusion
+    from . import conditional, diffusion
 
     lines = []
     for session in record["sessions"]:
         for key, stored in session["configs"].items():
             if stored.get("model") == "diffusion":  # chapter 11's diffusion models
                 now = diffusion.settings(stored["dataset"], stored["steps_asked"], stored["budget"])
+            elif stored.get("model") == "conditional":  # chapter 10's conditional GANs
+                now = conditional.recipe(stored["discriminator"], stored["budget"])
             else:
                 now = settings(stored["preset"], stored["remedy"], stored["steps_asked"], stored["budget"],
                                stored["finetune"], stored.get("overrides"))  # fmt: skip

@@ -15,7 +15,7 @@ Arjovsky et al. (2017) and Gulrajani et al. (2017) as options of the same loop:
 students can read, call and rewrite (assignment 6); :func:`train` is the loop around them.
 ``loss`` picks the objective from :data:`gancourse.losses.OBJECTIVES`: ``"minimax"``
 (saturating), ``"nonsaturating"``, ``"wgan"`` (weight clipping), ``"wgan-gp"`` (gradient
-penalty) or ``"feature-matching"``. All randomness (batches, noise, interpolation weights) comes from one seeded
+penalty), ``"feature-matching"`` or ``"acgan"`` (an auxiliary classifier in D, chapter 10). All randomness (batches, noise, interpolation weights) comes from one seeded
 generator (and, on an accelerator, its seeded twin on the device) saved in the checkpoints,
 so a run stopped and resumed continues exactly as an uninterrupted one would on the CPU.
 Under ``torchrun`` the same loop trains data-parallel (:mod:`gancourse.distributed`).
@@ -51,7 +51,7 @@ from .device import default_device
 from .running import running
 from .settings import SEED_RANGE, is_int, is_number, is_seed, require
 
-LOSSES = tuple(losses.OBJECTIVES)  # "minimax", "nonsaturating", "wgan", "wgan-gp", "feature-matching"
+LOSSES = tuple(losses.OBJECTIVES)  # "minimax", "nonsaturating", "wgan", "wgan-gp", "feature-matching", "acgan"
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 PRECISIONS = ("fp32", "bf16")
 ADAM_IMPLS = ("default", "foreach", "fused")
@@ -93,7 +93,7 @@ class TrainConfig:
     Introduced in chapter 2.
     """
 
-    loss: str = "nonsaturating"  # "minimax" | "nonsaturating" | "wgan" | "wgan-gp"
+    loss: str = "nonsaturating"  # a key of losses.OBJECTIVES: "minimax" | "nonsaturating" | "wgan" | "wgan-gp" | ...
     steps: int = 1_000  # generator updates
     batch_size: int = 64  # m, samples per batch (real and fake alike)
     k: int | None = None  # D (critic) updates per G update: Goodfellow's k, WGAN's n_critic
@@ -331,6 +331,8 @@ def fit_generator(
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(losses.OBJECTIVES)}.")
     if losses.OBJECTIVES[loss].features:
         raise ValueError(f"the loss {loss!r} matches real data's features, and a fixed D alone gives none; choose another loss.")
+    if losses.OBJECTIVES[loss].auxiliary:
+        raise ValueError(f"the loss {loss!r} needs a conditional generator and an AC-GAN discriminator; choose another loss.")
     generator_loss = losses.OBJECTIVES[loss].g_loss
     device = default_device(device)
     G.to(device).train()
@@ -793,6 +795,7 @@ def update_G(state: TrainingState, x_fake, sigma=0.0, apply=True, x_real=None) -
 @torch.no_grad()
 def _mean_output(out: torch.Tensor, objective: losses.Objective) -> torch.Tensor:
     """The mean probability D(x) for a discriminator, the mean score f(x) for a critic."""
+    out = out[:, 0] if objective.auxiliary else out  # AC-GAN: the source logits
     return (out if objective.critic else torch.sigmoid(out)).mean()
 
 
@@ -903,6 +906,17 @@ def check_first_batch(state: TrainingState) -> None:
     course's samplers, drawing from the run's random stream, draw the same batch again).
     """
     G, D = (copy.deepcopy(distributed.bare(m)) for m in (state.G, state.D))
+    auxiliary = losses.OBJECTIVES[state.config.loss].auxiliary
+    if auxiliary and not getattr(D, "auxiliary", False):
+        raise ValueError(
+            f"the loss {state.config.loss!r} needs a discriminator with an auxiliary classifier, whose outputs are "
+            "(source logit, log q(y | x)) per pair: conditional.ACGANDiscriminator."
+        )
+    if getattr(D, "auxiliary", False) and not auxiliary:
+        raise ValueError(
+            f"{type(D).__name__} returns a source logit and a class log-likelihood per pair: train it with "
+            f"loss 'acgan', not {state.config.loss!r}."
+        )
     if losses.OBJECTIVES[state.config.loss].features and not (callable(getattr(D, "features", None)) and callable(getattr(D, "head", None))):
         raise ValueError(
             f"the loss {state.config.loss!r} matches D's hidden features: give a discriminator with features(x) "

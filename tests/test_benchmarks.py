@@ -178,3 +178,44 @@ def test_bench_diffusion_scores_both_models_and_counts_their_network_evaluations
     assert rc == 0 and "1 runs in 1 parallel processes" in text and "GAN (" not in text, text[-2000:]
     rc, text = bench("--seeds", "0", "--steps", "0")
     assert rc == 2 and "--steps must be a positive integer" in text
+
+
+def _bench(script, *args):
+    done = subprocess.run([sys.executable, f"benchmarks/{script}", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_bench_membership_attacks_the_discriminators_of_both_training_sets_and_writes_a_session(tmp_path):
+    session = tmp_path / "session.json"
+    rc, text = _bench("bench_membership.py", "--seeds", "3", "--budget", "smoke", "--json", str(session))
+    assert rc == 0, text[-2000:]
+    assert "2 runs in 2 parallel processes, budget smoke" in text
+    assert "256 training images, seed 3: attack AUC " in text and "60,000 training images, seed 3: attack AUC " in text
+    written = json.loads(session.read_text())
+    assert set(written["configs"]) == {"dcgan-small limit=256", "dcgan-small"}
+    assert written["configs"]["dcgan-small limit=256"]["limit"] == 256 and written["configs"]["dcgan-small"]["limit"] is None
+    assert record.stale({"sessions": [written]}) == []
+    runs = {r["size"]: r for r in written["runs"]}
+    assert runs["small"]["train_images"] == 256 and runs["full"]["train_images"] == 60_000
+    for r in runs.values():
+        assert 0 <= r["auc"] <= 1 and r["accuracy"] in {i / 512 for i in range(513)}  # 512 images called
+        assert 0 <= r["near_copies"] <= 1 and r["steps"] == 20
+    rc, text = _bench("bench_membership.py", "--seeds", "0", "--json", str(session))  # never overwritten
+    assert rc == 2 and "exists; give another path" in text
+
+
+def test_bench_conditional_scores_each_discriminator_and_reads_acgans_own_classifier(tmp_path):
+    session = tmp_path / "session.json"
+    rc, text = _bench("bench_conditional.py", "--discriminators", "acgan", "projection", "--seeds", "0", "--budget", "smoke",
+                      "--json", str(session))  # fmt: skip
+    assert rc == 0, text[-2000:]
+    assert "2 runs in 2 parallel processes, budget smoke" in text
+    assert "acgan, seed 0: accuracy " in text and "projection, seed 0: accuracy " in text
+    assert text.count("its auxiliary classifier") == 1  # AC-GAN's D classifies; the projection D does not
+    written = json.loads(session.read_text())
+    assert set(written["configs"]) == {"conditional/acgan", "conditional/projection"}
+    assert written["configs"]["conditional/acgan"]["loss"] == "acgan"
+    assert record.stale({"sessions": [written]}) == []
+    for r in written["runs"]:
+        assert r["steps"] == 5 and 0 <= r["accuracy"] <= 1 and r["fcd_ratio"] > 0 and r["class_fcd_ratio"] > 0
+        assert (r["auxiliary_accuracy"] is None) == (r["discriminator"] != "acgan")

@@ -174,3 +174,74 @@ def test_the_projection_discriminator_trains_in_the_ordinary_loop_and_its_checkp
     fm = train.TrainConfig(steps=2, batch_size=16, loss="feature-matching", progress=False)  # needs head(features)
     with pytest.raises(ValueError, match="matches D's hidden features: give a discriminator with features"):
         train.train(G, D, real, fm)
+
+
+def test_the_acgan_discriminator_returns_the_source_logit_and_the_log_probability_of_the_pairs_class():
+    torch.manual_seed(0)
+    D = conditional.ACGANDiscriminator(num_classes=C, ndf=4).eval()
+    x, y = fake_labelled_images(6)
+    out = D(conditional.join(x, y, C))
+    assert out.shape == (6, 2)
+    with torch.no_grad():  # written out: s = psi(phi(x)); log q(y | x) = log softmax(classifier(phi(x)))_y
+        phi = D.net[:-1](x)
+        q = torch.softmax(D.classifier(phi).flatten(1), dim=1)
+        assert torch.allclose(out[:, 0], D.net[-1](phi).flatten(), atol=1e-6)
+        assert torch.allclose(out[:, 1], q[torch.arange(6), y].log(), atol=1e-5)
+        assert torch.allclose(D.class_logits(x).softmax(1), q, atol=1e-6)
+    # the label is not an input: another label keeps the source logit and picks another probability
+    other = D(conditional.join(x, (y + 3) % C, C))
+    assert torch.equal(other[:, 0], out[:, 0])
+    assert torch.allclose(other[:, 1].exp(), q[torch.arange(6), (y + 3) % C], atol=1e-6)
+
+
+def test_the_acgan_losses_are_the_gan_losses_of_the_source_logits_plus_the_classes_negative_log_likelihood():
+    from gancourse import losses
+
+    g = torch.Generator().manual_seed(1)
+    s_real, s_fake = torch.randn(5, generator=g), torch.randn(7, generator=g)
+    q_real, q_fake = torch.rand(5, generator=g) * 0.9 + 0.05, torch.rand(7, generator=g) * 0.9 + 0.05
+    out_real, out_fake = torch.stack([s_real, q_real.log()], 1), torch.stack([s_fake, q_fake.log()], 1)
+    # Odena et al. (2017): D maximises L_S + L_C, G maximises L_C - L_S (here with G's non-saturating L_S)
+    sig = torch.sigmoid
+    L_S = sig(s_real).log().mean() + (1 - sig(s_fake)).log().mean()
+    L_C = q_real.log().mean() + q_fake.log().mean()
+    assert torch.allclose(losses.d_loss_auxiliary(out_real, out_fake), -(L_S + L_C), atol=1e-6)
+    assert torch.allclose(losses.g_loss_auxiliary(out_fake), -sig(s_fake).log().mean() - q_fake.log().mean(), atol=1e-6)
+
+
+def test_the_acgan_discriminator_trains_with_its_loss_only_and_its_checkpoint_rebuilds_it(tmp_path):
+    x, y = fake_labelled_images()
+    real = conditional.LabelledImages(x, y, C)
+    torch.manual_seed(0)
+    G = conditional.ConditionalGenerator(noise_dim=6, num_classes=C, ngf=4)
+    D = conditional.ACGANDiscriminator(num_classes=C, ndf=4)
+    before = D.classifier.weight.detach().clone()
+    config = train.TrainConfig(steps=4, batch_size=16, loss="acgan", progress=False)
+    result = train.train(G, D, real, config, checkpoint_dir=tmp_path)
+    assert result.step == 4 and all(math.isfinite(v) for v in result.history["loss_D"])
+    assert all(0 < v < 1 for v in result.history["D_x"])  # a probability: the source logit only, through a sigmoid
+    assert not torch.equal(D.classifier.weight, before)  # the auxiliary classifier learns
+    G2, D2 = checkpoint.load_models(tmp_path / train.CHECKPOINT_NAME)
+    assert type(D2) is conditional.ACGANDiscriminator and D2.init_args == D.init_args
+    pairs = conditional.join(x[:8], y[:8], C)
+    assert torch.equal(D2.eval()(pairs), D.eval()(pairs))
+    # each refuses the other's partner, before the first step
+    with pytest.raises(ValueError, match="train it with loss 'acgan', not 'nonsaturating'"):
+        train.train(G, D, real, train.TrainConfig(steps=1, batch_size=16, progress=False))
+    with pytest.raises(ValueError, match="needs a discriminator with an auxiliary classifier"):
+        train.train(G, tiny_pair()[1], real, config)
+
+
+def test_chapter_10s_recipe_gives_each_discriminator_its_loss_and_a_record_of_it_goes_stale_when_it_changes():
+    from gancourse import record
+
+    book = {name: conditional.recipe(name, "book") for name in conditional.DISCRIMINATORS}
+    assert {name: r["loss"] for name, r in book.items()} == {"concatenation": "nonsaturating", "projection": "nonsaturating", "acgan": "acgan"}  # fmt: skip
+    assert all(r["steps"] == 1_500 and r["width"] == 32 and r["batch_size"] == 64 for r in book.values())
+    assert conditional.recipe("acgan", "full")["width"] == 64
+    session = {"configs": {"conditional/acgan": book["acgan"]}, "runs": [], "provenance": {}}
+    assert record.stale({"sessions": [session]}) == []
+    session["configs"]["conditional/acgan"] = {**book["acgan"], "steps": 2_000}
+    assert record.stale({"sessions": [session]}) == ["conditional/acgan: steps was 2000, is now 1500"]
+    with pytest.raises(ValueError, match="unknown discriminator 'hinge'; choose one of concatenation, projection, acgan"):
+        conditional.recipe("hinge")
