@@ -51,7 +51,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Case", "Check", "CheckFailed", "call", "compare", "f64", "fail", "judge", "pair", "passed", "run", "to_float", "to_tensor", "tolerance", "weights"]  # fmt: skip
+__all__ = ["Case", "Check", "CheckFailed", "call", "compare", "f64", "fail", "judge", "pair", "passed", "run", "seeded", "to_float", "to_tensor", "weights"]  # fmt: skip
 
 f64 = torch.float64  # the checks compute their references in double precision
 FLOAT32_RTOL, FLOAT32_ATOL = 1e-5, 1e-6  # the least tolerance for an answer in float32
@@ -118,18 +118,14 @@ def to_float(task: str, value, what: str = "the result") -> float:
     return tensor.item()
 
 
-def tolerance(got, rtol: float, atol: float) -> tuple[float, float]:
-    """The tolerance for the raw answer ``got``: the case's, widened to float32 precision for a
-    float32 or half-precision tensor and for a Python float (which may come from one)."""
-    low = isinstance(got, float) or (
-        isinstance(got, torch.Tensor) and got.is_floating_point() and torch.finfo(got.dtype).eps > 1e-10
-    )
-    return (max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_ATOL)) if low else (rtol, atol)
-
-
 def weights(module: nn.Module) -> torch.Tensor:
     """All of a network's parameters, detached, in one flat tensor."""
     return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+def seeded(seed: int) -> torch.Generator:
+    """A generator of its own for a check's random data, which then do not depend on the global seed."""
+    return torch.Generator().manual_seed(seed)
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float) -> bool:
@@ -150,7 +146,8 @@ def compare(task: str, case: str, got, want, mistakes: Mapping[str, object] | No
             with ``{got}`` and ``{want}`` for the values; if it shows neither, the message
             gives the largest difference.
     """
-    rtol, atol = tolerance(got, rtol, atol)
+    if isinstance(got, float) or (isinstance(got, torch.Tensor) and got.is_floating_point() and torch.finfo(got.dtype).eps > 1e-10):  # fmt: skip
+        rtol, atol = max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_ATOL)  # float32 precision at least (Tolerances, above)
     got_t, want_t = to_tensor(task, got, f"{case}"), to_tensor(task, want)
     if got_t.shape != want_t.shape and got_t.numel() == want_t.numel() == 1:
         got_t = got_t.reshape(want_t.shape)
@@ -198,13 +195,12 @@ def judge(task: str, case: Case, got) -> torch.Tensor | float:
         fail(task, f"{case.label} returned a {str(got.dtype).removeprefix('torch.')} tensor; compute in "
                    f"{str(case.dtype).removeprefix('torch.')}, as the task asks (keep the inputs' dtype: no .float(), "
                    "and torch.tensor(..., dtype=torch.float64) for new tensors).")  # fmt: skip
-    rtol, atol = tolerance(got, case.rtol, case.atol)
     if case.guard is not None and (problem := case.guard(got)):
         fail(task, f"{case.label} {problem}")
     if case.finite and torch.isnan(tensor).any():
         fail(task, f"{case.label} returned nan. {case.finite}")
-    value = to_float(task, tensor, what) if case.scalar else tensor  # a scalar compared in float64: rtol stays
-    compare(task, case.label, tensor.reshape(()) if case.scalar else tensor, case.want, case.mistakes, rtol, atol, case.says)
+    value = to_float(task, tensor, what) if case.scalar else tensor
+    compare(task, case.label, got, case.want, case.mistakes, case.rtol, case.atol, case.says)
     return value
 
 
@@ -253,12 +249,6 @@ def _copy(value):
     return value.clone() if isinstance(value, torch.Tensor) else value
 
 
-def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    if a.is_floating_point() and b.is_floating_point():
-        a, b = torch.nan_to_num(a), torch.nan_to_num(b)  # nan where nan was is no change
-    return torch.equal(a, b)
-
-
 def _unchanged(task: str, case: Case, fn: Callable, args: list, kwargs: dict) -> None:
     """Fail if ``fn`` changed one of its tensor arguments in place."""
     try:
@@ -272,7 +262,7 @@ def _unchanged(task: str, case: Case, fn: Callable, args: list, kwargs: dict) ->
             fail(task, f"{case.label} turned requires_grad {'on' if after.requires_grad else 'off'} for its input "
                        f"{name}; leave the caller's tensor as it was and work on a copy, e.g. "
                        f"{name}.detach().requires_grad_(True).")  # fmt: skip
-        if isinstance(before, torch.Tensor) and not _same(before.detach(), after.detach()):
+        if isinstance(before, torch.Tensor) and not torch.equal(*[torch.nan_to_num(t.detach()) for t in (before, after)]):  # nan where nan was is no change
             fail(task, f"{case.label} changed its input {name} in place (an operation ending in _, "
                        f"or {name}[...] = ..., or +=/*= on it); compute a new tensor instead, so that "
                        f"the caller's {name} is left as it was.")  # fmt: skip

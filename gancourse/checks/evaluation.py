@@ -26,11 +26,10 @@ from functools import partial
 
 import torch
 
-from . import Case, Check, f64
+from . import Case, Check, f64, seeded
+
 
 # --------------------------------------------------------------------------- references
-
-
 def _frechet(mu_a, cov_a, mu_b, cov_b, mean=None, trace=None, factor=2.0) -> torch.Tensor:
     """d²; for a mistake, with a part replaced: ``mean`` for ||μa - μb||², ``trace`` for Tr (Σa Σb)^{1/2}, the sum of
     the square roots of the eigenvalues of Σa Σb (those of the PSD Σa^{1/2} Σb Σa^{1/2}: real and >= 0)."""
@@ -44,11 +43,14 @@ def _distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a[:, None, :] - b[None, :, :]).pow(2).sum(-1).sqrt()
 
 
-def _radii(x: torch.Tensor, k: int, rank: int | None = None) -> torch.Tensor:
-    """Distance of each point to its k-th nearest *other* point (``rank`` overrides the order)."""
-    d = _distances(x, x)
-    d.fill_diagonal_(math.inf)  # the point itself is no neighbour
-    return d.sort(dim=1).values[:, (k if rank is None else rank) - 1]
+def _sorted_distances(x: torch.Tensor) -> torch.Tensor:
+    """Each point's distances to all the points, in increasing order: column 0 is the point itself, at 0."""
+    return _distances(x, x).sort(dim=1).values
+
+
+def _radii(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance of each point to its k-th nearest *other* point: column k of the sorted distances."""
+    return _sorted_distances(x)[:, k]
 
 
 def _fraction_inside(points, centres, radii, strict=False, squared=False, every=False) -> float:
@@ -57,10 +59,6 @@ def _fraction_inside(points, centres, radii, strict=False, squared=False, every=
     d = d**2 if squared else d
     inside = d < radii[None, :] if strict else d <= radii[None, :]
     return (inside.all(dim=1) if every else inside.any(dim=1)).double().mean().item()
-
-
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def _random_covariance(d: int, gen: torch.Generator) -> torch.Tensor:
@@ -78,7 +76,7 @@ gaussian_stats = Check(
     "gaussian_stats", doc="``fn(features)`` -> ``(mu, cov)``: the sample mean (d,) and the unbiased covariance (d, d) of (N, d) features.",
     parts=("mu", "cov"), reference=lambda x: (x.mean(0), torch.cov(x.T)), cases=[
         Case("the four corners of the square [0, 2]^2", (_CORNERS,)),
-        Case("40 random points in 3-D", (torch.randn(40, 3, dtype=f64, generator=_generator(1)) @ _MIX3 + torch.tensor([1.0, -2.0, 0.5], dtype=f64),)),
+        Case("40 random points in 3-D", (torch.randn(40, 3, dtype=f64, generator=seeded(1)) @ _MIX3 + torch.tensor([1.0, -2.0, 0.5], dtype=f64),)),
     ], mistakes={
         "That is the mean of each sample over its features; average over the samples, dim=0.": lambda x: (x.mean(1), torch.cov(x.T)),
         "That is the sum over the samples; divide by N.": lambda x: (x.sum(0), torch.cov(x.T)),
@@ -93,8 +91,8 @@ gaussian_stats = Check(
 
 # --------------------------------------------------------------------------- Task 2
 _A2 = torch.tensor([[5.0, 4.0], [4.0, 5.0]], dtype=f64)
-_S = _random_covariance(5, _generator(2))  # a root chosen first, then squared
-_Q, _ = torch.linalg.qr(torch.randn(3, 3, dtype=f64, generator=_generator(3)))
+_S = _random_covariance(5, seeded(2))  # a root chosen first, then squared
+_Q, _ = torch.linalg.qr(torch.randn(3, 3, dtype=f64, generator=seeded(3)))
 _ROUNDED = _Q @ torch.diag(torch.tensor([4.0, 1.0, -1e-12], dtype=f64)) @ _Q.T  # eigenvalues 4, 1 and a zero, after rounding
 
 
@@ -134,7 +132,7 @@ NO_ROOT_TERM = partial(_frechet, factor=0.0)
 _one, _var = (lambda v: torch.tensor([v], dtype=f64)), (lambda v: torch.tensor([[v]], dtype=f64))
 _A_DIAG, _B_DIAG = torch.tensor([1.0, 4.0, 9.0], dtype=f64), torch.tensor([4.0, 4.0, 1.0], dtype=f64)
 _MU_3A, _MU_3B = torch.tensor([0.0, 1.0, 2.0], dtype=f64), torch.tensor([1.0, 1.0, 0.0], dtype=f64)
-_gen = _generator(4)
+_gen = seeded(4)
 _COV_P = _random_covariance(4, _gen)
 _MU_P = torch.randn(4, dtype=f64, generator=_gen)
 _COV_A, _COV_B = _random_covariance(4, _gen), _random_covariance(4, _gen)
@@ -187,14 +185,14 @@ def _floor(features, n, generator, sets=lambda perm, n: (perm[:n], perm[n : 2 * 
 
 
 _MIX4 = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.5, 1.0, 0.0, 0.0], [0.0, -0.4, 0.7, 0.0], [0.2, 0.0, 0.3, 1.5]], dtype=f64)
-_gen5 = _generator(5)
+_gen5 = seeded(5)
 
 frechet_floor = Check(
     "frechet_floor", doc="""``fn(features, n, generator)`` -> the Fréchet distance between rows ``perm[:n]`` and ``perm[n:2n]`` of
     ``features``, ``perm = torch.randperm(len(features), generator=generator)``.""",
     reference=_floor, cases=[
         Case(f"frechet_floor({N} x 4 Gaussian features, n={n}, generator seeded {seed})",
-             (torch.randn(N, 4, dtype=f64, generator=_gen5) @ _MIX4.T + 1.0, n, _generator(seed)), scalar=True, what="frechet_floor(...)")
+             (torch.randn(N, 4, dtype=f64, generator=_gen5) @ _MIX4.T + 1.0, n, seeded(seed)), scalar=True, what="frechet_floor(...)")
         for n, N, seed in [(100, 300, 11), (150, 300, 12), (400, 800, 13)]
     ], mistakes={
         "That is 0: the two sets are the same rows. Take perm[:n] for one set and perm[n:2n] for the other.":
@@ -213,10 +211,6 @@ frechet_floor = Check(
 
 
 # --------------------------------------------------------------------------- Task 5
-def _sorted_distances(x):
-    return _distances(x, x).sort(dim=1).values  # column 0: the point itself
-
-
 _LINE = torch.tensor([0.0, 1.0, 3.0, 6.0, 10.0], dtype=f64)[:, None]
 
 kth_neighbour_radii = Check(
@@ -227,10 +221,10 @@ kth_neighbour_radii = Check(
         Case("kth_neighbour_radii(points 0, 1, 3, 6, 10 on a line, k=2)", (_LINE, 2), torch.tensor([3.0, 2.0, 3.0, 4.0, 7.0], dtype=f64), atol=1e-6),
         Case("kth_neighbour_radii((0, 0), (0, 0), (1, 0), (3, 0), k=1)", (torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [3.0, 0.0]], dtype=f64), 1),
              torch.tensor([0.0, 0.0, 1.0, 2.0], dtype=f64), atol=1e-6),
-        Case("kth_neighbour_radii(50 random points in 2-D, k=3)", (torch.randn(50, 2, dtype=f64, generator=_generator(6)), 3), atol=1e-6),
+        Case("kth_neighbour_radii(50 random points in 2-D, k=3)", (torch.randn(50, 2, dtype=f64, generator=seeded(6)), 3), atol=1e-6),
     ], mistakes={
-        "The nearest point to x is x itself, at distance 0: exclude it, and take the k-th of the *other* points.": lambda x, k: _sorted_distances(x)[:, k - 1],
-        "That is the (k+1)-th neighbour: after excluding the point itself, take the k-th of the others.": lambda x, k: _sorted_distances(x)[:, k + 1],
+        "The nearest point to x is x itself, at distance 0: exclude it, and take the k-th of the *other* points.": lambda x, k: _radii(x, k - 1),
+        "That is the (k+1)-th neighbour: after excluding the point itself, take the k-th of the others.": lambda x, k: _radii(x, k + 1),
         "Those are squared distances; take the square root.": lambda x, k: _radii(x, k) ** 2,
         "That is the mean distance to the k nearest neighbours; the radius is the distance to the k-th.": lambda x, k: _sorted_distances(x)[:, 1 : k + 1].mean(dim=1),
         "That is the k-th *farthest* point; sort the distances in increasing order.": lambda x, k: _sorted_distances(x)[:, -k],
@@ -242,18 +236,15 @@ kth_neighbour_radii = Check(
 
 
 # --------------------------------------------------------------------------- Task 6
-def _both(inside):
-    """(precision, recall) with ``inside(points, centres, k)`` for the fraction of points in the centres' balls."""
+def _way(radius=lambda centres, points, k: _radii(centres, k), inside=None, **how):
+    """(precision, recall) with ``inside(points, centres, k)`` for the fraction of points in the centres' balls: by default
+    the definition, with the balls' radii from ``radius(centres, points, k)``, compared as ``how`` says."""
+    inside = inside or (lambda points, centres, k: _fraction_inside(points, centres, radius(centres, points, k), **how))
     return lambda real, fake, k: (inside(fake, real, k), inside(real, fake, k))
 
 
-def _way(radius=lambda centres, points, k: _radii(centres, k), **how):
-    """The fraction inside, with the balls' radii from ``radius(centres, points, k)``, compared as ``how`` says."""
-    return _both(lambda points, centres, k: _fraction_inside(points, centres, radius(centres, points, k), **how))
-
-
 _reference = _way()
-_gen7 = _generator(7)
+_gen7 = seeded(7)
 
 precision_recall = Check(
     "precision_recall", doc="""``fn(real, fake, k)`` -> ``(precision, recall)``: the fraction of ``fake`` inside the real k-NN balls,
@@ -277,13 +268,13 @@ precision_recall = Check(
         "Compare distances with the radii, not squared distances.": _way(squared=True),
         "A point is inside the manifold if it lies in *at least one* ball (any), not in all of them.": _way(every=True),
         "Each ball has the radius of its own centre (its k-th neighbour among the centres' set), not the radius of the point being tested.":
-            _both(lambda points, centres, k: (_distances(points, centres).min(dim=1).values <= _radii(points, k)).double().mean().item()),
+            _way(inside=lambda points, centres, k: (_distances(points, centres).min(dim=1).values <= _radii(points, k)).double().mean().item()),
         "The radii were counted with the point itself as a neighbour: the k-th neighbour excludes the point.":
-            _way(lambda c, p, k: _radii(c, k, rank=k - 1) if k > 1 else torch.zeros(len(c), dtype=f64)),
-        "That is the (k+1)-th neighbour's distance as the radius: after excluding the point, take the k-th.": _way(lambda c, p, k: _radii(c, k, rank=k + 1)),
+            _way(lambda c, p, k: _radii(c, k - 1)),
+        "That is the (k+1)-th neighbour's distance as the radius: after excluding the point, take the k-th.": _way(lambda c, p, k: _radii(c, k + 1)),
         "The radii were broadcast along the wrong axis: in the distance matrix (tested points x centres) radius j belongs to column j, "
         "its ball's centre; compare with radii[None, :], not radii[:, None].":
-            _both(lambda points, centres, k: (_distances(points, centres) <= _radii(centres, k)[:, None]).any(dim=1).double().mean().item()),
+            _way(inside=lambda points, centres, k: (_distances(points, centres) <= _radii(centres, k)[:, None]).any(dim=1).double().mean().item()),
         "The balls around a set's points have that set's radii: you used the other set's.": _way(lambda c, p, k: _radii(p, k)),
     }, hints={
         "must match the size": "The radii do not line up with the distances. In d = torch.cdist(tested, centres), of shape (tested "

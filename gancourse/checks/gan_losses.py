@@ -15,7 +15,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from . import Case, Check, f64
+from . import Case, Check, f64, seeded
 
 LN10 = math.log(10)
 SUM = "That is the sum; the loss is the mean over the batch."
@@ -28,7 +28,7 @@ def lecture_batch():
 
 
 _loss = partial(Case, scalar=True, what="the result")  # a case whose answer is one number, a loss
-(_real, _fake), _gen = lecture_batch(), torch.Generator().manual_seed(1)
+(_real, _fake), _gen = lecture_batch(), seeded(1)
 _y_hat = 0.02 + 0.96 * torch.rand(64, dtype=f64, generator=_gen)  # 64 predictions in (0.02, 0.98)
 _y = torch.randint(0, 2, (64,), generator=_gen).to(f64)  # and random labels
 

@@ -19,7 +19,7 @@ from functools import partial
 import torch
 
 from .. import budget, data, metrics, remedies
-from . import Case, Check, f64, fail, passed
+from . import Case, Check, f64, fail, passed, seeded
 
 # The collapsing GAN of the assignment: the ring preset with a generator that learns 50 times
 # faster than its discriminator, so G keeps jumping to wherever D is currently fooled most.
@@ -33,7 +33,7 @@ def _cases(coverage: bool) -> list[Case]:
     """A case for each point set with known scores: a perfect sampler, one mode, points between modes,
     a far blur; between the modes, two modes are equally near: no index compared there."""
     ring = data.ring()
-    gen = torch.Generator().manual_seed(5)
+    gen = seeded(5)
     perfect = ring.sample(2_500, generator=gen).to(f64)
     one_mode = ring.centers[3].to(f64) + 0.01 * torch.randn(500, 2, dtype=f64, generator=gen)
     between = 0.5 * (ring.centers + ring.centers.roll(1, dims=0)).to(f64).repeat(20, 1)  # no mode's

@@ -86,7 +86,7 @@ def _play(player: str, fn: Callable, case: Case) -> tuple[torch.Tensor, object]:
     before, other_before = weights(me), weights(other)
     for p in [*state.D.parameters(), *state.G.parameters()]:  # left over from an earlier backward pass:
         p.grad = torch.full_like(p, 0.5)  # a correct step clears them; a step of G's optimiser here would move G
-    steps = _Counting(opt, "step")
+    steps = _calls(opt, "step")
     loss = fn(state, x_real, x_fake) if player == "D" else fn(state, x_fake)
     task, (changed_other, reach) = f"update_{player}", _WORDS[player]
     if player == "D" and any(p.grad is not None and not torch.all(p.grad == 0.5) for p in state.G.parameters()):
@@ -95,7 +95,7 @@ def _play(player: str, fn: Callable, case: Case) -> tuple[torch.Tensor, object]:
         fail(task, changed_other)
     if torch.equal(weights(me), before):
         fail(task, f"state.opt_{player}.step() was called, but {player}'s weights did not change: no gradient reached them. {reach}"
-                   if steps.count else f"{player}'s weights did not change: call state.opt_{player}.step() after the backward pass.")  # fmt: skip
+                   if steps else f"{player}'s weights did not change: call state.opt_{player}.step() after the backward pass.")  # fmt: skip
     return weights(me), loss
 
 
@@ -131,21 +131,19 @@ update_G = Check(
 )  # fmt: skip
 
 
-class _Counting:
-    """Counts the calls of one method of an object, and passes them on; with ``log``, appends
-    ``mark`` to it at each call (after the call returns), beside what else is logged there."""
+def _calls(obj, name: str, log: list | None = None, mark: object = None) -> list:
+    """The results of the calls of one method of an object, which it passes on; with ``log``,
+    appends ``mark`` to it at each call (after the call returns), beside what else is logged there."""
+    method, results = getattr(obj, name), []
 
-    def __init__(self, obj, name: str, log: list | None = None, mark: object = None):
-        self.count, self.method, self.log, self.mark, self.results = 0, getattr(obj, name), log, mark, []
-        setattr(obj, name, self)
+    def recorded(*args, **kwargs):
+        results.append(method(*args, **kwargs))
+        if log is not None:
+            log.append(mark)
+        return results[-1]
 
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-        result = self.method(*args, **kwargs)
-        self.results.append(result)
-        if self.log is not None:
-            self.log.append(self.mark)
-        return result
+    setattr(obj, name, recorded)
+    return results
 
 
 def _last_losses(log: list, x_real: torch.Tensor) -> tuple[float, float] | None:
@@ -163,16 +161,13 @@ def _last_losses(log: list, x_real: torch.Tensor) -> tuple[float, float] | None:
     start = d_steps[-2] + 1 if len(d_steps) > 1 else 0
     d_calls = [entry for entry in log[start : d_steps[-1]] if isinstance(entry, tuple)]
     g_calls = [entry for entry in log[d_steps[-1] + 1 : g_steps[-1]] if isinstance(entry, tuple)]
-    real, fake = [], []
-    for x, logits in d_calls:
-        if x.dim() != 2 or x.shape[1:] != x_real.shape[1:] or logits.numel() != len(x):
-            return None
-        is_real = (x[:, None, :] == x_real[None]).all(dim=-1).any(dim=-1)
-        real.append(logits.flatten()[is_real])
-        fake.append(logits.flatten()[~is_real])
-    if not g_calls or not real or not torch.cat(real).numel() or not torch.cat(fake).numel():
+    if not d_calls or not g_calls or any(x.dim() != 2 or x.shape[1:] != x_real.shape[1:] or logits.numel() != len(x) for x, logits in d_calls):  # fmt: skip
         return None
-    loss_D = _d_loss(torch.cat(real), torch.cat(fake))
+    d_logits = torch.cat([logits.flatten() for _, logits in d_calls])
+    is_real = torch.cat([(x[:, None, :] == x_real[None]).all(dim=-1).any(dim=-1) for x, _ in d_calls])
+    if is_real.all() or not is_real.any():
+        return None
+    loss_D = _d_loss(d_logits[is_real], d_logits[~is_real])
     loss_G = _bce(torch.cat([logits.flatten() for _, logits in g_calls]), 1.0)
     return loss_D.item(), loss_G.item()
 
@@ -184,30 +179,27 @@ def train_step(fn) -> None:
     for k in (1, 3):
         state, _, _ = _state()
         log = []  # D's calls and the optimisers' steps, in order
-        reals, noises = _Counting(state.batches, "next"), _Counting(state, "noise")
-        d_steps, g_steps = _Counting(state.opt_D, "step", log, "D"), _Counting(state.opt_G, "step", log, "G")
-        hook = state.D.register_forward_hook(lambda D, inputs, logits, log=log: log.append((inputs[0].detach(), logits.detach())))
+        reals, noises = _calls(state.batches, "next"), _calls(state, "noise")
+        d_steps, g_steps = _calls(state.opt_D, "step", log, "D"), _calls(state.opt_G, "step", log, "G")
+        state.D.register_forward_hook(lambda D, inputs, logits, log=log: log.append((inputs[0].detach(), logits.detach())))
         G_before = weights(state.G)
-        try:
-            result = fn(state, k)
-        finally:
-            hook.remove()
+        result = fn(state, k)  # the hook stays on this state's D, made for this check alone
         result = pair(task, result, "(loss_D, loss_G)")
         got = [to_float(task, value, name) for name, value in zip(("loss_D", "loss_G"), result, strict=True)]  # fmt: skip
-        last = _last_losses(log, reals.results[-1]) if reals.results else None
+        last = _last_losses(log, reals[-1]) if reals else None
         if last is not None and not _pair_close(got, last) and _pair_close(got, last[::-1]):
             fail(task, f"it returned ({got[0]:.4f}, {got[1]:.4f}), which is (loss_G, loss_D): return the pair "
                        "in the order (loss_D, loss_G).")  # fmt: skip
-        if reals.count != k:
-            fail(task, f"with k = {k} it drew {reals.count} real batches; each of D's {k} steps needs its own.")  # fmt: skip
-        if k > 1 and noises.count == 1:
+        if len(reals) != k:
+            fail(task, f"with k = {k} it drew {len(reals)} real batches; each of D's {k} steps needs its own.")  # fmt: skip
+        if k > 1 and len(noises) == 1:
             fail(task, f"with k = {k} the fakes were drawn once for all {k} steps of D: draw fresh noise, "
                        "G(state.noise()), for every step of D.")  # fmt: skip
-        if noises.count not in (k, k + 1):
-            fail(task, f"with k = {k} it drew {noises.count} noise batches; expected one per step of D "
+        if len(noises) not in (k, k + 1):
+            fail(task, f"with k = {k} it drew {len(noises)} noise batches; expected one per step of D "
                        f"({k}), and optionally a fresh one for G's step.")  # fmt: skip
-        if (d_steps.count, g_steps.count) != (k, 1):
-            fail(task, f"with k = {k}, D's optimiser stepped {d_steps.count} times and G's {g_steps.count} times; "
+        if (len(d_steps), len(g_steps)) != (k, 1):
+            fail(task, f"with k = {k}, D's optimiser stepped {len(d_steps)} times and G's {len(g_steps)} times; "
                        f"expected {k} and 1.")  # fmt: skip
         if torch.equal(weights(state.G), G_before):
             fail(task, "G's weights did not change.")

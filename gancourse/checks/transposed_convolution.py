@@ -18,7 +18,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from . import Case, Check, compare, f64, passed, run
+from . import Case, Check, compare, f64, passed, run, seeded
 
 LECTURE_Y = [[2.0, 8.0, 0.0], [1.0, 11.0, 12.0], [0.0, 2.0, 6.0]]  # the lecture's output, stride 1, no padding
 
@@ -58,16 +58,13 @@ def _matrix_of(op, K, n: int, s, p) -> torch.Tensor:
 
 _conv_t, _conv = partial(_on_image, F.conv_transpose2d), partial(_on_image, F.conv2d)
 _t_matrix, _c_matrix = partial(_matrix_of, F.conv_transpose2d), partial(_matrix_of, F.conv2d)
-
-
-def _random(gen, *shape):
-    return torch.randn(*shape, dtype=f64, generator=gen)
+_random = partial(torch.randn, dtype=f64)  # _random(*shape, generator=...)
 
 
 # ----------------------------------------------------------------------------- mistakes
-def _scatter(x, K, s, p, *, step=None, size_step=None, flip=False, crop="both"):
+def _scatter(x, K, s, p, *, step=None, size_step=None, flip=False, crop=None):
     """A scatter-add with a mistake: stamps ``step`` apart on a canvas sized for ``size_step``, a
-    flipped kernel, another crop."""
+    flipped kernel, another ``crop(canvas, p)``."""
     (H, W), k = x.shape, K.shape[0]
     K = K.flip(0, 1) if flip else K
     step, size_step = s if step is None else step, s if size_step is None else size_step
@@ -75,15 +72,7 @@ def _scatter(x, K, s, p, *, step=None, size_step=None, flip=False, crop="both"):
     for i, j in itertools.product(range(H), range(W)):
         canvas[i * step : i * step + k, j * step : j * step + k] += x[i, j] * K
     R, C = canvas.shape
-    return {
-        "both": canvas[p : R - p, p : C - p],
-        "2p top-left": canvas[2 * p :, 2 * p :],
-        "2p bottom-right": canvas[: R - 2 * p, : C - 2 * p],
-        "p top-left": canvas[p:, p:],
-        "p:-p": canvas[p:-p, p:-p],
-        "none": canvas,
-        "pad": F.pad(canvas, [p] * 4),
-    }[crop]
+    return canvas[p : R - p, p : C - p] if crop is None else crop(canvas, p)
 
 
 def _conv_matrix(K, m, s, p, *, flip=False, offset=None, step=None, padded=True):
@@ -107,7 +96,6 @@ def _keeps_float64(got) -> str | None:
     if isinstance(got, torch.Tensor) and got.dtype in (torch.float16, torch.bfloat16, torch.float32):  # fmt: skip
         return (f"returned a {str(got.dtype).removeprefix('torch.')} tensor, which loses digits: "
                 "the inputs are float64, so create your zeros with dtype=x.dtype (or K.dtype).")  # fmt: skip
-    return None
 
 
 # ----------------------------------------------------------------------------- Task 1
@@ -129,7 +117,7 @@ output_size = Check(
 
 
 # ----------------------------------------------------------------------------- Task 2
-_gen3 = torch.Generator().manual_seed(3)
+_gen3 = seeded(3)
 
 conv_transpose2d_scatter = Check(
     "conv_transpose2d_scatter", doc="``fn(x, K, s, p)``: scatter :math:`Y[is + u, js + v] \\mathrel{+}= x_{ij} K_{uv}`, crop ``p`` from every side.",
@@ -138,25 +126,25 @@ conv_transpose2d_scatter = Check(
         Case("conv_transpose2d_scatter on the hand example, stride 2, padding 1", (*hand_example(), 2, 1), guard=_keeps_float64),
         Case("conv_transpose2d_scatter on the lecture's example, stride 1", (*lecture_example(), 1, 0), torch.tensor(LECTURE_Y, dtype=f64), guard=_keeps_float64),
     ] + [  # H != W: rows and columns apart
-        Case(f"conv_transpose2d_scatter on a random {n}x{n + 1} input, k={k}, s={s}, p={p}", (_random(_gen3, n, n + 1), _random(_gen3, k, k), s, p),
+        Case(f"conv_transpose2d_scatter on a random {n}x{n + 1} input, k={k}, s={s}, p={p}", (_random(n, n + 1, generator=_gen3), _random(k, k, generator=_gen3), s, p),
              guard=_keeps_float64) for k, s, p, n in _settings()
     ], mistakes={
         "The kernel is flipped: that is a convolution in the mathematicians' sense; conv_transpose2d stamps K as it is.": partial(_scatter, flip=True),
         "The stamps overlap too much: x[i, j]'s stamp starts at (i*s, j*s), not at (i, j).": partial(_scatter, step=1),
-        "That crops 2p from the top and left only; crop p from each of the four sides.": partial(_scatter, crop="2p top-left"),
-        "That crops 2p from the bottom and right only; crop p from each of the four sides.": partial(_scatter, crop="2p bottom-right"),
-        "canvas[p:-p] is empty when p = 0; slice up to the canvas's size minus p instead.": partial(_scatter, crop="p:-p"),
+        "That crops 2p from the top and left only; crop p from each of the four sides.": partial(_scatter, crop=lambda c, p: c[2 * p :, 2 * p :]),
+        "That crops 2p from the bottom and right only; crop p from each of the four sides.": partial(_scatter, crop=lambda c, p: c[: len(c) - 2 * p, : c.shape[1] - 2 * p]),
+        "canvas[p:-p] is empty when p = 0; slice up to the canvas's size minus p instead.": partial(_scatter, crop=lambda c, p: c[p:-p, p:-p]),
         "The stamps are s apart, so the canvas is (H - 1)s + k long: did you leave out the stride?": partial(_scatter, step=1, size_step=1),
-        "That is the whole canvas: the padding crops p rows and columns from every side of it.": partial(_scatter, crop="none"),
-        "Crop p from the top and left *and* from the bottom and right.": partial(_scatter, crop="p top-left"),
-        "A transposed convolution's padding removes p pixels from each side; it adds none.": partial(_scatter, crop="pad"),
+        "That is the whole canvas: the padding crops p rows and columns from every side of it.": partial(_scatter, crop=lambda c, p: c),
+        "Crop p from the top and left *and* from the bottom and right.": partial(_scatter, crop=lambda c, p: c[p:, p:]),
+        "A transposed convolution's padding removes p pixels from each side; it adds none.": partial(_scatter, crop=lambda c, p: F.pad(c, [p] * 4)),
         "Rows and columns are swapped: the output has (H - 1)s + k - 2p rows.": lambda x, K, s, p: _conv_t(x, K, s, p).T,
     }, report=lambda r: f"matches F.conv_transpose2d in {len(r)} cases; the hand example's centre pixel is {r[0][2, 2]:g}",
 )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Task 3
-_gen4 = torch.Generator().manual_seed(4)
+_gen4 = seeded(4)
 
 conv_transpose2d_matrix = Check(
     "conv_transpose2d_matrix", doc="""``fn(K, n, s, p)``: the matrix T, shape (o², n²), with ``conv_transpose2d(x).flatten() = T @ x.flatten()``.
@@ -165,7 +153,7 @@ conv_transpose2d_matrix = Check(
     reference=_t_matrix, cases=[
         Case(f"conv_transpose2d_matrix(K, n=2, s=2, p={p}) of the hand example", (hand_example()[1], 2, 2, p), guard=_keeps_float64) for p in (0, 1)
     ] + [
-        Case(f"conv_transpose2d_matrix(random {k}x{k} K, n={n}, s={s}, p={p})", (_random(_gen4, k, k), n, s, p), guard=_keeps_float64)
+        Case(f"conv_transpose2d_matrix(random {k}x{k} K, n={n}, s={s}, p={p})", (_random(k, k, generator=_gen4), n, s, p), guard=_keeps_float64)
         for k, s, p, n in _settings()
     ], mistakes={
         "Column i*n + j belongs to input pixel (i, j), row-major like x.flatten(); yours are in column-major order.":
@@ -181,9 +169,9 @@ conv_transpose2d_matrix = Check(
 
 
 # ----------------------------------------------------------------------------- Task 4
-_gen5 = torch.Generator().manual_seed(5)
-_CONV = [(k, s, p, n, _random(_gen5, k, k)) for k, s, p, n in _settings()]  # the s image sizes m that each takes to n
-_IMAGES = {(id(K), m): _random(_gen5, m, m) for k, s, p, n, K in _CONV for m in range(_size(n, k, s, p), _size(n, k, s, p) + s)}
+_gen5 = seeded(5)
+_CONV = [(k, s, p, n, _random(k, k, generator=_gen5)) for k, s, p, n in _settings()]  # the s image sizes m that each takes to n
+_IMAGES = [_random(m, m, generator=_gen5) for k, s, p, n, K in _CONV for m in range(_size(n, k, s, p), _size(n, k, s, p) + s)]  # one per random case
 
 _conv2d_matrix = Check(
     "conv2d_matrix", reference=_c_matrix, cases=[
@@ -211,9 +199,8 @@ def conv2d_matrix(fn, conv_transpose2d_matrix) -> None:
     """
     task = "conv2d_matrix"
     matrices = _conv2d_matrix.results(fn)
-    for case, C in zip(_conv2d_matrix.cases[2:], matrices[2:], strict=True):
+    for case, C, z in zip(_conv2d_matrix.cases[2:], matrices[2:], _IMAGES, strict=True):
         K, m, s, p = case.args
-        z = _IMAGES[id(K), m]
         compare(task, f"{case.label} @ z.flatten()", C @ z.flatten(), _conv(z, K, s, p).flatten())
     pairs = [  # on the transposed convolution's output size, T = C^T
         Case(f"conv_transpose2d_matrix(K, n={n}, s={s}, p={p}) vs conv2d_matrix(random {k}x{k} K, m={_size(n, k, s, p)}, s={s}, p={p}).T",

@@ -21,20 +21,19 @@ from functools import partial
 import torch
 from torch import nn
 
-from . import Case, Check, call, compare, f64, fail, judge, passed, to_float, weights
+from . import Case, Check, call, compare, f64, fail, judge, passed, seeded, to_float, weights
 
 
 # ----------------------------------------------------------------------------- data
 def shift_batch(theta: float = 2.0, n: int = 256):
     """Real points x ~ N(0, I) in the plane and fakes x + (theta, 0): a shift, W1 = |theta|."""
-    gen = torch.Generator().manual_seed(4)
-    real = torch.randn(n, 2, dtype=f64, generator=gen)
+    real = torch.randn(n, 2, dtype=f64, generator=seeded(4))
     return real, real + torch.tensor([theta, 0.0], dtype=f64)
 
 
 def penalty_batch():
     """A fixed batch of four 1 x 4 x 4 "images" (real, fake) and asymmetric weights eps."""
-    gen = torch.Generator().manual_seed(7)
+    gen = seeded(7)
     real = 0.5 + 0.3 * torch.randn(4, 1, 4, 4, dtype=f64, generator=gen)
     fake = 0.2 * torch.randn(4, 1, 4, 4, dtype=f64, generator=gen)
     eps = torch.tensor([0.1, 0.25, 0.7, 1.0], dtype=f64)
@@ -48,8 +47,7 @@ def half_square_norm(x):
 
 def linear_critic(d: int, norm: float, image: bool = False) -> nn.Module:
     """f(x) = w . x + 0.5 with ||w|| = norm, on flattened samples of d numbers."""
-    gen = torch.Generator().manual_seed(d)
-    w = torch.randn(d, dtype=f64, generator=gen)
+    w = torch.randn(d, dtype=f64, generator=seeded(d))
     layer = nn.Linear(d, 1, dtype=f64)
     with torch.no_grad():
         layer.weight.copy_(norm * w / w.norm())
@@ -136,13 +134,12 @@ def critic_loss(fn) -> None:
 # ----------------------------------------------------------------------------- Task 2
 def _shaped_like(batch: torch.Tensor, got) -> str | None:
     """A guard: the result has the shape of the batch."""
-    if (shape := tuple(torch.as_tensor(got).shape)) == tuple(batch.shape):
-        return None
-    return (f"returned shape {shape}; expected the shape of the batch, {tuple(batch.shape)}. Reshape eps from (N,) "
-            "to (N, 1, ..., 1), one 1 per dimension of a sample, so that it works for images and for points alike.")  # fmt: skip
+    if (shape := tuple(torch.as_tensor(got).shape)) != tuple(batch.shape):
+        return (f"returned shape {shape}; expected the shape of the batch, {tuple(batch.shape)}. Reshape eps from (N,) "
+                "to (N, 1, ..., 1), one 1 per dimension of a sample, so that it works for images and for points alike.")  # fmt: skip
 
 
-_gen3 = torch.Generator().manual_seed(3)
+_gen3 = seeded(3)
 _POINTS = [torch.randn(4, 2, dtype=f64, generator=_gen3) for _ in range(2)]  # real, fake
 
 interpolates = Check(
@@ -168,7 +165,7 @@ _REAL, _FAKE, _EPS = penalty_batch()
 with torch.random.fork_rng():
     torch.manual_seed(11)
     _NET = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1)).to(f64)  # fmt: skip
-_gen5 = torch.Generator().manual_seed(5)
+_gen5 = seeded(5)
 _TANH = _NET, torch.randn(8, 2, dtype=f64, generator=_gen5), 0.5 * torch.randn(8, 2, dtype=f64, generator=_gen5) + 1.0
 _TANH_EPS = torch.rand(8, dtype=f64, generator=_gen5)
 PENALTY_HINTS = {"does not require grad": LEAF, "must match the size": EPS_BROADCAST, "dtype": "Two tensors have different dtypes; if it is "
