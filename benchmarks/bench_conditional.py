@@ -31,16 +31,14 @@ Runs go side by side, one process and one thread each.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import time
 from pathlib import Path
 
 import torch
-from bench_modes import provenance
+from bench_modes import run_jobs, write_session
 
-from gancourse import budget, conditional, data, metrics, parallel, train
+from gancourse import budget, conditional, data, metrics, train
 
 C = 10
 PER_CLASS_GAN, PER_CLASS_CLASSIFIER, PER_CLASS_SCORED = 5_000, 1_000, 500
@@ -122,12 +120,7 @@ def main() -> None:
     names = list(dict.fromkeys(args.discriminators))
     jobs = [dict(discriminator=name, seed=seed) for seed in args.seeds for name in names]
     configs = {f"conditional/{name}": conditional.recipe(name) for name in names}
-    workers = args.workers or parallel.default_workers(len(jobs))
-    print(f"{len(jobs)} runs in {workers} parallel processes, budget {budget.current()}, "
-          f"kernels {torch.backends.cpu.get_cpu_capability()}", flush=True)  # fmt: skip
-    start = time.perf_counter()
-    rows = parallel.map(measure, jobs, workers)
-    wall = time.perf_counter() - start
+    rows, workers, wall = run_jobs(measure, jobs, args.workers)
     for r in rows:
         own = "" if r["auxiliary_accuracy"] is None else f"; its auxiliary classifier {100 * r['auxiliary_accuracy']:.1f} % on the test set"  # fmt: skip
         print(f"{r['discriminator']}, seed {r['seed']}: accuracy {100 * r['accuracy']:.1f} % (real {100 * r['real_accuracy']:.1f} %), "
@@ -136,8 +129,7 @@ def main() -> None:
     print_table(rows)
     print(f"wall time {wall / 60:.1f} min")
     if args.json:
-        session = {"provenance": provenance(workers, wall), "args": vars(args), "configs": configs, "runs": rows}
-        Path(args.json).write_text(json.dumps(session, indent=2) + "\n")
+        write_session(args.json, workers, wall, args, configs, rows)
 
 
 if __name__ == "__main__":

@@ -23,16 +23,13 @@ which ``tools/export_record.py`` ships as ``gancourse/records/diffusion.json``, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
-from pathlib import Path
 
-import torch
-from bench_modes import provenance
+from bench_modes import run_jobs, write_session
 
-from gancourse import budget, diffusion, parallel, record, remedies, train
+from gancourse import budget, diffusion, record, remedies, train
 
 SAMPLES_SCORED = 2_500  # PacGAN's benchmarks score 2,500 samples
 SAMPLES_TIMED = 10_000
@@ -107,12 +104,7 @@ def main() -> None:
     configs = {label(model, dataset): diffusion.settings(dataset, args.steps, budget.current()) if model == "diffusion"
                else record.settings(f"best-{dataset}", "gan", args.gan_steps, budget.current())
                for model in models for dataset in datasets}  # fmt: skip
-    workers = args.workers or parallel.default_workers(len(jobs))
-    print(f"{len(jobs)} runs in {workers} parallel processes, budget {budget.current()}, "
-          f"kernels {torch.backends.cpu.get_cpu_capability()}", flush=True)  # fmt: skip
-    start = time.perf_counter()
-    rows = parallel.map(measure, jobs, workers)
-    wall = time.perf_counter() - start
+    rows, workers, wall = run_jobs(measure, jobs, args.workers)
     for r in rows:
         print(f"{r['name']} on the {r['dataset']}, seed {r['seed']}: {r['modes']}/{r['n_modes']} modes, "
               f"{100 * r['high_quality']:.1f} % high quality, reverse KL {r['reverse_kl']:.3f}; "
@@ -122,8 +114,7 @@ def main() -> None:
     print_table(rows)
     print(f"wall time {wall / 60:.1f} min")
     if args.json:
-        session = {"provenance": provenance(workers, wall), "args": vars(args), "configs": configs, "runs": rows}
-        Path(args.json).write_text(json.dumps(session, indent=2) + "\n")
+        write_session(args.json, workers, wall, args, configs, rows)
 
 
 if __name__ == "__main__":

@@ -27,16 +27,14 @@ which ``tools/export_record.py`` ships as ``gancourse/records/membership.json``,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import time
 from pathlib import Path
 
 import torch
-from bench_modes import provenance
+from bench_modes import run_jobs, write_session
 
-from gancourse import budget, data, metrics, parallel, record, runs, train
+from gancourse import budget, data, metrics, record, runs, train
 
 PRESET = "dcgan-small"
 SMALL = 256  # the small training set: the first 256 images
@@ -117,12 +115,7 @@ def main() -> None:
     jobs = [dict(size=size, seed=seed, steps=args.steps) for seed in args.seeds for size in sizes]
     configs = {label(size): record.settings(PRESET, None, args.steps, budget.current(), overrides={"limit": SIZES[size]})
                for size in sizes}  # fmt: skip
-    workers = args.workers or parallel.default_workers(len(jobs))
-    print(f"{len(jobs)} runs in {workers} parallel processes, budget {budget.current()}, "
-          f"kernels {torch.backends.cpu.get_cpu_capability()}", flush=True)  # fmt: skip
-    start = time.perf_counter()
-    rows = parallel.map(measure, jobs, workers)
-    wall = time.perf_counter() - start
+    rows, workers, wall = run_jobs(measure, jobs, args.workers)
     for r in rows:
         print(f"{r['train_images']:,} training images, seed {r['seed']}: attack AUC {r['auc']:.3f}, accuracy "
               f"{100 * r['accuracy']:.1f} %; {100 * r['near_copies']:.1f} % near-copies; NN median "
@@ -131,8 +124,7 @@ def main() -> None:
     print_table(rows)
     print(f"wall time {wall / 60:.1f} min")
     if args.json:
-        session = {"provenance": provenance(workers, wall), "args": vars(args), "configs": configs, "runs": rows}
-        Path(args.json).write_text(json.dumps(session, indent=2) + "\n")
+        write_session(args.json, workers, wall, args, configs, rows)
 
 
 if __name__ == "__main__":

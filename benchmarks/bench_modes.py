@@ -154,6 +154,24 @@ def provenance(workers: int, wall: float) -> dict:
     }
 
 
+
+def run_jobs(measure, jobs: list[dict], workers: int | None) -> tuple[list, int, float]:
+    """``measure(**job)`` for every job, side by side in ``workers`` processes (default: one per
+    core), after one line that says how: the results in the jobs' order, the workers, the wall seconds."""
+    workers = workers or parallel.default_workers(len(jobs))
+    print(f"{len(jobs)} runs in {workers} parallel processes, budget {budget.current()}, "
+          f"kernels {torch.backends.cpu.get_cpu_capability()}", flush=True)  # fmt: skip
+    start = time.perf_counter()
+    results = parallel.map(measure, jobs, workers)
+    return results, workers, time.perf_counter() - start
+
+
+def write_session(path: str, workers: int, wall: float, args, configs: dict, rows: list[dict], **more) -> None:
+    """Write a session to ``path``: the provenance, the arguments, every configuration's settings
+    and every run (and ``more``), what ``tools/export_record.py`` ships as a record."""
+    session = {"provenance": provenance(workers, wall), "args": vars(args), "configs": configs, "runs": rows, **more}
+    Path(path).write_text(json.dumps(session, indent=2) + "\n")
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", choices=EXPERIMENTS, help="named configurations (see the top of this file)")
@@ -194,12 +212,7 @@ def main() -> None:
             print(f"{name}: seeds {seeds.start}-{seeds.stop - 1}, {settings['train.steps']} steps"
                   + (f" + {args.finetune} at a tenth of the rates" if args.finetune else ""))  # fmt: skip
         return
-    workers = args.workers or parallel.default_workers(len(jobs))
-    print(f"{len(jobs)} runs in {workers} parallel processes, budget {budget.current()}, "
-          f"kernels {torch.backends.cpu.get_cpu_capability()}", flush=True)  # fmt: skip
-    t_start = time.perf_counter()
-    measured = parallel.map(remedies.train_and_measure, jobs, workers)
-    wall = time.perf_counter() - t_start
+    measured, workers, wall = run_jobs(remedies.train_and_measure, jobs, args.workers)
 
     rows = []
     for job, name, run in zip(jobs, names, measured, strict=True):
@@ -216,9 +229,7 @@ def main() -> None:
     print(f"wall time {wall / 60:.1f} min; the runs' training times add up to {serial / 60:.1f} min "
           f"({serial / wall:.2f}x the wall time, {workers} processes)")  # fmt: skip
     if args.json:
-        session = {"provenance": provenance(workers, wall), "args": vars(args), "configs": configs,
-                   "runs": rows, "summary": results}  # fmt: skip
-        Path(args.json).write_text(json.dumps(session, indent=2) + "\n")
+        write_session(args.json, workers, wall, args, configs, rows, summary=results)
 
 
 if __name__ == "__main__":
