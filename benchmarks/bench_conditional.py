@@ -20,9 +20,9 @@ the chapter does). Each generator then makes 500 images of each class, scored by
   the floor between the class's two halves of the test set), averaged over the classes: it sees
   a generator that draws each class well but always alike, which the accuracy rewards.
 
-Runs go side by side, one process and one thread each. On one thread of a 2-core CPU a
-training at the book budget (1,500 steps) takes about 16 minutes, so the 15 runs of five
-seeds take about four hours of one core per set of CPU kernels: a run for a GPU, or for a
+Runs go side by side, one process and one thread each. With four such runs sharing a 2-core
+CPU, a training at the book budget (1,500 steps) took about 16 minutes of CPU time, so the
+15 runs of five seeds take hours per set of CPU kernels there: a run for a GPU, or for a
 machine with many cores (``--workers``).
 
     python benchmarks/bench_conditional.py --seeds 0 --budget smoke

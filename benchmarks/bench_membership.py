@@ -13,9 +13,9 @@ whole training set. Then it measures two leaks, with images nobody trained on as
   (``gancourse.metrics.nearest_neighbours``); a near-copy is a generated image closer to the
   training set than 99 % of the test images are.
 
-Runs go side by side, one process and one thread each. On one thread of a 2-core CPU a run of
-the preset's 5,000 book steps takes about 26 minutes; chapter 11's record trains each run for
-1,000 steps (``--steps 1000``), which on the small set is still 250 passes over its 256 images.
+Runs go side by side, one process and one thread each. Chapter 11's record trains each run
+for 1,000 steps (``--steps 1000``), a fifth of the preset's book budget, so that its 20 runs fit
+a 2-core machine; on the small set that is still 250 passes over its 256 images.
 
     python benchmarks/bench_membership.py --seeds 0 --budget smoke
     python benchmarks/bench_membership.py --seeds 0 1 2 3 4 --steps 1000 --json membership-native.json
