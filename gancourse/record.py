@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 FORMAT = "gancourse-record-v1"
-RECORDS = ("best", "remedies", "wasserstein", "diffusion")
+RECORDS = ("best", "remedies", "wasserstein", "diffusion", "membership")
 
 # Lin et al. (2018), Table 1: mean over 10 trials with PacGAN's own networks and training.
 # Modes covered and % high-quality samples (2,500 samples, 3 standard deviations).

@@ -143,3 +143,19 @@ def test_the_diffusion_record_covers_every_mode_on_every_run_of_seeds_0_to_4_wit
             found = record.select(shipped, label=f"diffusion/{dataset}", kernels=kernels)
             assert {r["seed"] for r in found} >= set(record.TUNED_SEEDS), (dataset, kernels)
             assert all(r["modes"] == modes and r["evaluations"] == 1000 for r in found), (dataset, kernels)
+
+
+def test_the_membership_record_leaks_more_from_256_training_images_than_from_60000_on_every_seed_and_kernel_set():
+    # what chapter 11 will say of the record: the discriminator of a GAN trained on 256 images gives its
+    # members away (attack AUC well above 1/2), the one trained on all 60,000 stays near chance, on
+    # every seed with both sets of kernels; and neither generator's samples are near-copies
+    shipped = record.load("membership")
+    for kernels in record.kernel_sets(shipped):
+        small = {r["seed"]: r for r in record.select(shipped, label="dcgan-small limit=256", kernels=kernels)}
+        full = {r["seed"]: r for r in record.select(shipped, label="dcgan-small", kernels=kernels)}
+        assert set(small) == set(full) >= set(record.TUNED_SEEDS), kernels
+        assert all(r["train_images"] == 256 for r in small.values()) and all(r["train_images"] == 60_000 for r in full.values())
+        for seed in small:
+            assert small[seed]["auc"] > full[seed]["auc"] + 0.05, (kernels, seed)
+        assert min(r["auc"] for r in small.values()) > 0.55 and max(r["auc"] for r in full.values()) < 0.6, kernels
+        assert all(r["near_copies"] < 0.01 for r in (*small.values(), *full.values())), kernels
