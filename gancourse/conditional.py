@@ -231,8 +231,24 @@ class ConditionalDiscriminator(models.DCGANDiscriminator):
         return super().forward(pairs)
 
 
+class _ImageFirst(models.DCGANDiscriminator):
+    """The DCGAN discriminator of the image alone, for the discriminators that bring the label in
+    after its features: :class:`ProjectionDiscriminator` and :class:`ACGANDiscriminator`."""
+
+    def __init__(self, num_classes: int, ndf: int):
+        if num_classes < 2:
+            raise ValueError(f"need num_classes >= 2, got {num_classes}")
+        super().__init__(ndf=ndf, channels=1)
+        self.num_classes = num_classes
+
+    def read(self, pairs: Tensor) -> tuple[Tensor, Tensor]:
+        """The features phi(x) of a pair tensor's images, (N, 2 ndf, 7, 7), and its labels, (N,)."""
+        _check_pairs(pairs, self.num_classes)
+        return self.net[:-1](images(pairs)), labels(pairs)
+
+
 @models.rebuildable
-class ProjectionDiscriminator(models.DCGANDiscriminator):
+class ProjectionDiscriminator(_ImageFirst):
     """D: pair (x, y) -> logit, conditioned by projection (Miyato & Koyama, 2018).
 
     .. math:: D(x, y) = \\psi(\\phi(x)) + e_y^\\top\\, \\textstyle\\sum_{h,w} \\phi(x)_{:,h,w}
@@ -253,17 +269,13 @@ class ProjectionDiscriminator(models.DCGANDiscriminator):
 
     @models.remembers_arguments
     def __init__(self, num_classes: int = 10, ndf: int = 64):
-        if num_classes < 2:
-            raise ValueError(f"need num_classes >= 2, got {num_classes}")
-        super().__init__(ndf=ndf, channels=1)
-        self.num_classes = num_classes
+        super().__init__(num_classes, ndf)
         self.embed = torch.nn.Embedding(num_classes, ndf * 2)
         torch.nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, pairs: Tensor) -> Tensor:
-        _check_pairs(pairs, self.num_classes)
-        h = self.net[:-1](images(pairs))  # phi(x): (N, 2 ndf, 7, 7)
-        projection = (self.embed(labels(pairs)) * h.sum(dim=(2, 3))).sum(dim=1)
+        h, y = self.read(pairs)  # phi(x): (N, 2 ndf, 7, 7)
+        projection = (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
         return self.net[-1](h).flatten() + projection
 
     # The logit needs the label as well as the features: no head(h) of the features alone, so
@@ -272,7 +284,7 @@ class ProjectionDiscriminator(models.DCGANDiscriminator):
 
 
 @models.rebuildable
-class ACGANDiscriminator(models.DCGANDiscriminator):
+class ACGANDiscriminator(_ImageFirst):
     """D: pair (x, y) -> (s(x), log q(y | x)), an auxiliary classifier GAN's (Odena et al., 2017).
 
     The DCGAN discriminator of the image alone gives the source logit :math:`s(x)` (real or
@@ -290,22 +302,18 @@ class ACGANDiscriminator(models.DCGANDiscriminator):
 
     @models.remembers_arguments
     def __init__(self, num_classes: int = 10, ndf: int = 64):
-        if num_classes < 2:
-            raise ValueError(f"need num_classes >= 2, got {num_classes}")
-        super().__init__(ndf=ndf, channels=1)
-        self.num_classes = num_classes
+        super().__init__(num_classes, ndf)
         self.classifier = torch.nn.Conv2d(ndf * 2, num_classes, 7, 1, 0)  # (2 ndf, 7, 7) -> C logits
         models.dcgan_init(self.classifier)
 
     def class_logits(self, x: Tensor) -> Tensor:
         """The auxiliary classifier's logits for images ``x`` (N, 1, 28, 28): (N, C)."""
-        return self.classifier(self.net[:-1](x)).flatten(1)
+        return self.classifier(self.features(x)).flatten(1)
 
     def forward(self, pairs: Tensor) -> Tensor:
-        _check_pairs(pairs, self.num_classes)
-        h = self.net[:-1](images(pairs))  # phi(x): (N, 2 ndf, 7, 7)
+        h, y = self.read(pairs)
         log_q = F.log_softmax(self.classifier(h).flatten(1), dim=1)
-        return torch.stack([self.net[-1](h).flatten(), log_q.gather(1, labels(pairs)[:, None])[:, 0]], dim=1)
+        return torch.stack([self.net[-1](h).flatten(), log_q.gather(1, y[:, None])[:, 0]], dim=1)
 
 
 MODEL_CLASSES = {cls.__name__: cls for cls in (ConditionalGenerator, ConditionalDiscriminator, ProjectionDiscriminator, ACGANDiscriminator)}  # fmt: skip
