@@ -34,12 +34,10 @@ machine with many cores (``--workers``).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-from pathlib import Path
 
 import torch
-from bench_modes import run_jobs, write_session
+from bench_modes import run_jobs, session_arguments, session_settings, write_session
 
 from gancourse import budget, conditional, data, metrics, train
 
@@ -108,17 +106,11 @@ def print_table(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="the seeds to run")
+    session_arguments(parser, "the training and the classifier's steps")
     parser.add_argument("--discriminators", nargs="+", choices=conditional.DISCRIMINATORS, default=list(conditional.DISCRIMINATORS),
                         help="the discriminators (default: all three)")  # fmt: skip
-    parser.add_argument("--budget", choices=budget.BUDGETS, help=f"the budget (default: ${budget.ENV_VAR} or book)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: one per core)")
-    parser.add_argument("--json", default=None, help="write the session (provenance, settings, every run) here")
     args = parser.parse_args()
-    if args.budget:
-        os.environ[budget.ENV_VAR] = args.budget  # the workers inherit it
-    if args.json and Path(args.json).exists():
-        parser.error(f"{args.json} exists; give another path (a session is never overwritten)")
+    session_settings(parser, args)
     data.fashion_mnist()  # a missing data set fails here, once, not in every worker
     names = list(dict.fromkeys(args.discriminators))
     jobs = [dict(discriminator=name, seed=seed) for seed in args.seeds for name in names]

@@ -23,11 +23,10 @@ which ``tools/export_record.py`` ships as ``gancourse/records/diffusion.json``, 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
-from bench_modes import run_jobs, write_session
+from bench_modes import run_jobs, session_arguments, session_settings, write_session
 
 from gancourse import budget, diffusion, record, remedies, train
 
@@ -84,17 +83,13 @@ def print_table(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="the seeds to run")
+    session_arguments(parser, "both models' steps")
     parser.add_argument("--dataset", nargs="+", choices=diffusion.RECIPES, default=["ring"], help="the mixtures (default: ring)")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="the models (default: both)")
-    parser.add_argument("--budget", choices=budget.BUDGETS, help=f"the budget of both models' steps (default: ${budget.ENV_VAR} or book)")
     parser.add_argument("--steps", type=int, default=None, help="the diffusion model's training steps (default: the budget's)")
     parser.add_argument("--gan-steps", type=int, default=None, help="the GAN's generator steps (default: the preset's for the budget)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: one per core)")
-    parser.add_argument("--json", default=None, help="write the session (provenance, settings, every run) here")
     args = parser.parse_args()
-    if args.budget:
-        os.environ[budget.ENV_VAR] = args.budget  # the workers inherit it
+    session_settings(parser, args)
     for name, value in (("--steps", args.steps), ("--gan-steps", args.gan_steps)):
         if value is not None and value < 1:
             parser.error(f"{name} must be a positive integer, got {value}")

@@ -29,12 +29,10 @@ which ``tools/export_record.py`` ships as ``gancourse/records/membership.json``,
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-from pathlib import Path
 
 import torch
-from bench_modes import run_jobs, write_session
+from bench_modes import run_jobs, session_arguments, session_settings, write_session
 
 from gancourse import budget, data, metrics, record, runs, train
 
@@ -99,19 +97,13 @@ def print_table(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="the seeds to run")
+    session_arguments(parser, "the preset's steps")
     parser.add_argument("--sizes", nargs="+", choices=SIZES, default=list(SIZES), help="the training sets (default: both)")
-    parser.add_argument("--budget", choices=budget.BUDGETS, help=f"the budget of the preset's steps (default: ${budget.ENV_VAR} or book)")
     parser.add_argument("--steps", type=int, default=None, help="generator steps (default: the preset's for the budget)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: one per core)")
-    parser.add_argument("--json", default=None, help="write the session (provenance, settings, every run) here")
     args = parser.parse_args()
-    if args.budget:
-        os.environ[budget.ENV_VAR] = args.budget  # the workers inherit it
+    session_settings(parser, args)
     if args.steps is not None and args.steps < 1:
         parser.error(f"--steps must be a positive integer, got {args.steps}")
-    if args.json and Path(args.json).exists():
-        parser.error(f"{args.json} exists; give another path (a session is never overwritten)")
     data.fashion_mnist()  # a missing data set fails here, once, not in every worker
     sizes = list(dict.fromkeys(args.sizes))
     jobs = [dict(size=size, seed=seed, steps=args.steps) for seed in args.seeds for size in sizes]

@@ -155,6 +155,24 @@ def provenance(workers: int, wall: float) -> dict:
 
 
 
+def session_arguments(parser: argparse.ArgumentParser, what_budget: str) -> None:
+    """The arguments every seeded benchmark takes: ``--seeds``, ``--budget`` (of ``what_budget``),
+    ``--workers`` and ``--json``; read them back with :func:`session_settings`."""
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="the seeds to run")
+    parser.add_argument("--budget", choices=budget.BUDGETS, help=f"the budget of {what_budget} (default: ${budget.ENV_VAR} or book)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: one per core)")
+    parser.add_argument("--json", default=None, help="write the session (provenance, settings, every run) here")
+
+
+def session_settings(parser: argparse.ArgumentParser, args) -> None:
+    """Act on :func:`session_arguments`: the budget for the workers too, and a ``--json`` that
+    would overwrite a file refused."""
+    if args.budget:
+        os.environ[budget.ENV_VAR] = args.budget  # the workers inherit it
+    if args.json and Path(args.json).exists():
+        parser.error(f"{args.json} exists; give another path (a session is never overwritten)")
+
+
 def run_jobs(measure, jobs: list[dict], workers: int | None) -> tuple[list, int, float]:
     """``measure(**job)`` for every job, side by side in ``workers`` processes (default: one per
     core), after one line that says how: the results in the jobs' order, the workers, the wall seconds."""
